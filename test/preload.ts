@@ -1,0 +1,2 @@
+// Process-wide test setup only. Imports nothing from src/.
+process.env.TZ = 'UTC'
