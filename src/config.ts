@@ -1,0 +1,241 @@
+/**
+ * Configuration: parsed once in main from the environment and CLI flags, then passed down.
+ * Each option has an environment variable and a matching flag (`SCIMD_BASE_PATH` ↔ `--base-path`, `PORT` ↔ `--port`).
+ * A bad value fails start-up with one line per problem naming the variable; secrets are never echoed.
+ */
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
+export type LogFormat = 'pretty' | 'json'
+
+export interface Config {
+  port: number
+  host: string
+  /** SQLite file path, or ':memory:'. */
+  databaseUrl: string
+  basePath: string
+  basicAuth?: { user: string; password: string }
+  bearerTokens: string[]
+  maxBody: number
+  logLevel: LogLevel
+  logFormat: LogFormat
+  strict: boolean
+  /** PRAGMA cache_size, KiB. */
+  sqliteCacheKiB: number
+  /** PRAGMA mmap_size, bytes. */
+  sqliteMmap: number
+  /** Public origin used in meta.location and Location (e.g. https://scim.example.com); default: from the request. */
+  publicUrl?: string
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'))
+    this.name = 'ConfigError'
+  }
+}
+
+interface Option<K extends keyof Config> {
+  key: K
+  env: string
+  flag: string
+  secret?: boolean
+  doc: string
+  defaultText: string
+  parse: (raw: string) => Config[K]
+}
+
+function fail(msg: string): never {
+  throw new Error(msg)
+}
+
+export function parseSize(raw: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i.exec(raw)
+  if (!m) fail(`expected a size such as 10485760, 512KiB or 10MiB, got '${raw}'`)
+  const unit = (m[2] ?? 'b').toLowerCase()
+  const mult = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1
+  const n = Math.floor(Number(m[1]) * mult)
+  if (n < 1) fail(`must be at least 1 byte, got '${raw}'`)
+  return n
+}
+
+function parseBool(raw: string): boolean {
+  const v = raw.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false
+  fail(`expected true or false, got '${raw}'`)
+}
+
+function parseInt10(min: number, max: number) {
+  return (raw: string) => {
+    if (!/^\s*\d+\s*$/.test(raw)) fail(`expected a whole number from ${min} to ${max}, got '${raw}'`)
+    const n = Number(raw)
+    if (n < min || n > max) fail(`expected a whole number from ${min} to ${max}, got '${raw}'`)
+    return n
+  }
+}
+
+function oneOf<T extends string>(...values: T[]) {
+  return (raw: string) => {
+    const v = raw.trim().toLowerCase() as T
+    if (!values.includes(v)) fail(`expected one of ${values.join(', ')}, got '${raw}'`)
+    return v
+  }
+}
+
+export const OPTIONS: Option<keyof Config>[] = [
+  { key: 'port', env: 'PORT', flag: '--port', doc: 'TCP port to listen on (0 picks a free port)', defaultText: '8080', parse: parseInt10(0, 65535) },
+  { key: 'host', env: 'HOST', flag: '--host', doc: 'Interface to listen on', defaultText: '0.0.0.0', parse: (r) => r.trim() || fail('must not be empty') },
+  {
+    key: 'databaseUrl',
+    env: 'DATABASE_URL',
+    flag: '--database-url',
+    doc: 'SQLite file path (`file:` and `sqlite:` prefixes accepted), or `:memory:` for a throwaway store',
+    defaultText: './scimd.sqlite',
+    parse: parseDatabaseUrl,
+  },
+  {
+    key: 'basePath',
+    env: 'SCIMD_BASE_PATH',
+    flag: '--base-path',
+    doc: 'Path prefix of the SCIM endpoints',
+    defaultText: '/scim/v2',
+    parse: (raw) => {
+      let p = raw.trim()
+      if (p === '' || p === '/') return ''
+      if (!p.startsWith('/')) fail(`must start with '/', got '${raw}'`)
+      p = p.replace(/\/+$/, '')
+      if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(p)) fail(`must be a path of letters, digits, '.', '_', '~' and '-' segments, got '${raw}'`)
+      if (p === '/admin' || p === '/docs' || p === '/healthz') fail(`'${p}' is reserved`)
+      return p
+    },
+  },
+  {
+    key: 'basicAuth',
+    env: 'SCIMD_BASIC_AUTH',
+    flag: '--basic-auth',
+    secret: true,
+    doc: 'Accept HTTP Basic credentials `user:password`',
+    defaultText: '(off)',
+    parse: (raw) => {
+      const i = raw.indexOf(':')
+      if (i < 1 || i === raw.length - 1) fail('expected user:password with a non-empty user and password')
+      return { user: raw.slice(0, i), password: raw.slice(i + 1) }
+    },
+  },
+  {
+    key: 'bearerTokens',
+    env: 'SCIMD_BEARER_TOKENS',
+    flag: '--bearer-tokens',
+    secret: true,
+    doc: 'Accept these static bearer tokens (comma-separated)',
+    defaultText: '(off; a token is generated on first start)',
+    parse: (raw) => {
+      const tokens = raw.split(',').map((s) => s.trim()).filter(Boolean)
+      if (tokens.length === 0) fail('expected one or more comma-separated tokens')
+      for (const [i, tok] of tokens.entries())
+        if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(tok)) fail(`token #${i + 1} has characters a bearer token cannot carry (RFC 6750 b64token)`)
+      return tokens
+    },
+  },
+  { key: 'maxBody', env: 'SCIMD_MAX_BODY', flag: '--max-body', doc: 'Largest request body accepted (bytes, or with KiB/MiB/GiB)', defaultText: '10MiB', parse: parseSize },
+  { key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', doc: 'debug, info, warn, error or silent', defaultText: 'info', parse: oneOf('debug', 'info', 'warn', 'error', 'silent') },
+  { key: 'logFormat', env: 'LOG_FORMAT', flag: '--log-format', doc: '`pretty` or `json` (one JSON object per line)', defaultText: 'pretty on a terminal, json otherwise', parse: oneOf('pretty', 'json') },
+  { key: 'strict', env: 'SCIMD_STRICT', flag: '--strict', doc: 'Pure RFC 7643/7644: switch off the tolerances for what IdPs really send', defaultText: 'false', parse: parseBool },
+  { key: 'sqliteCacheKiB', env: 'SCIMD_SQLITE_CACHE', flag: '--sqlite-cache', doc: 'SQLite page cache size', defaultText: '64MiB', parse: (r) => Math.ceil(parseSize(r) / 1024) },
+  { key: 'sqliteMmap', env: 'SCIMD_SQLITE_MMAP', flag: '--sqlite-mmap', doc: 'SQLite memory-mapped I/O size (0 turns it off)', defaultText: '256MiB', parse: (r) => (r.trim() === '0' ? 0 : parseSize(r)) },
+  {
+    key: 'publicUrl',
+    env: 'SCIMD_PUBLIC_URL',
+    flag: '--public-url',
+    doc: "Origin for meta.location and Location headers, when scimd sits behind a proxy (e.g. https://scim.example.com)",
+    defaultText: "(the request's own origin)",
+    parse: (raw) => {
+      let u: URL
+      try {
+        u = new URL(raw)
+      } catch {
+        fail(`expected an absolute http(s) URL, got '${raw}'`)
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(`expected an http or https URL, got '${raw}'`)
+      return u.origin
+    },
+  },
+]
+
+function parseDatabaseUrl(raw: string): string {
+  const v = raw.trim()
+  if (v === '') fail('must not be empty')
+  if (/^postgres(ql)?:\/\//i.test(v)) fail('PostgreSQL is not supported by this build yet; use a SQLite file path')
+  if (v === ':memory:') return v
+  const path = v.replace(/^sqlite:(\/\/)?/i, '').replace(/^file:(\/\/)?/i, '')
+  if (path === '') fail('must name a file')
+  return path
+}
+
+export const DEFAULTS: Config = {
+  port: 8080,
+  host: '0.0.0.0',
+  databaseUrl: './scimd.sqlite',
+  basePath: '/scim/v2',
+  bearerTokens: [],
+  maxBody: 10 * 1024 * 1024,
+  logLevel: 'info',
+  logFormat: 'json',
+  strict: false,
+  sqliteCacheKiB: 65536,
+  sqliteMmap: 268435456,
+}
+
+/**
+ * Builds the Config from environment variables, overridden by CLI flags (`--port 9000` or `--port=9000`;
+ * a boolean flag alone means true). Throws ConfigError listing every bad value; returns the rest of argv.
+ */
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  argv: string[] = [],
+  opts: { isTTY?: boolean } = {},
+): { config: Config; rest: string[] } {
+  const raw = new Map<keyof Config, { value: string; from: string }>()
+  const problems: string[] = []
+  for (const o of OPTIONS) {
+    const v = env[o.env]
+    if (v !== undefined) raw.set(o.key, { value: v, from: o.env })
+  }
+  const rest: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    const eq = arg.indexOf('=')
+    const name = eq > 0 ? arg.slice(0, eq) : arg
+    const o = arg.startsWith('--') ? OPTIONS.find((x) => x.flag === name) : undefined
+    if (!o) {
+      rest.push(arg)
+      continue
+    }
+    let value: string
+    if (eq > 0) value = arg.slice(eq + 1)
+    else if (o.key === 'strict' && (argv[i + 1] === undefined || argv[i + 1].startsWith('--'))) value = 'true'
+    else if (argv[i + 1] === undefined) {
+      problems.push(`${o.flag}: expected a value`)
+      continue
+    } else value = argv[++i]
+    raw.set(o.key, { value, from: o.flag })
+  }
+  const config: Config = { ...DEFAULTS, bearerTokens: [], logFormat: opts.isTTY ? 'pretty' : 'json' }
+  for (const o of OPTIONS) {
+    const r = raw.get(o.key)
+    if (!r) continue
+    try {
+      ;(config as any)[o.key] = o.parse(r.value)
+    } catch (e) {
+      const msg = (e as Error).message
+      problems.push(`${r.from}: ${o.secret ? msg.replace(r.value, '***') : msg}`)
+    }
+  }
+  if (problems.length) throw new ConfigError(problems)
+  return { config, rest }
+}
+
+/** Lines for `--help` and the README table. */
+export function describeOptions(): string {
+  return OPTIONS.map((o) => `  ${(o.flag + ' / ' + o.env).padEnd(44)} ${o.doc} (default: ${o.defaultText})`).join('\n')
+}

@@ -1,0 +1,84 @@
+/**
+ * 'scim.http': the SCIM wire format for every route mounted after it.
+ * - bodies: any content type is read as JSON (application/scim+json and application/json, but also curl's default
+ *   form type), up to maxBody; malformed JSON → 400 invalidSyntax; a body that is not an object → 400 invalidSyntax.
+ * - responses: objects go out as application/scim+json.
+ * - errors: ScimError as its own SCIM body; Elysia's NOT_FOUND/PARSE/VALIDATION mapped to SCIM errors; anything else
+ *   logged and answered with a generic 500 (never a stack trace).
+ */
+import { Elysia } from 'elysia'
+import { SCIM_CONTENT_TYPE } from '../scim/constants'
+import { invalidSyntax, invalidValue, notFound, payloadTooLarge, ScimError } from '../scim/errors'
+import type { Logger } from '../log'
+
+export function scimResponse(err: ScimError): Response {
+  return new Response(JSON.stringify(err.toJSON()), {
+    status: err.status,
+    headers: { 'content-type': SCIM_CONTENT_TYPE, ...err.headers },
+  })
+}
+
+export function scimJson(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': SCIM_CONTENT_TYPE, ...headers } })
+}
+
+/** Reads a request body as a JSON object, enforcing the size limit. */
+export async function readJsonObject(request: Request, maxBody: number): Promise<Record<string, unknown> | null> {
+  const declared = Number(request.headers.get('content-length') ?? NaN)
+  if (declared > maxBody) throw payloadTooLarge(`Request body of ${declared} bytes exceeds the limit of ${maxBody} bytes`)
+  const buf = await request.arrayBuffer()
+  if (buf.byteLength > maxBody)
+    throw payloadTooLarge(`Request body of ${buf.byteLength} bytes exceeds the limit of ${maxBody} bytes`)
+  if (buf.byteLength === 0) return null
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf)
+  } catch {
+    throw invalidSyntax('Request body is not valid UTF-8')
+  }
+  if (text.trim() === '') return null
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (e) {
+    throw invalidSyntax(`Request body is not valid JSON: ${(e as Error).message}`)
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw invalidSyntax('Request body must be a JSON object')
+  return value as Record<string, unknown>
+}
+
+/** Maps whatever reached onError to a SCIM error. */
+export function toScimError(code: string | number, error: unknown, log?: Logger): ScimError {
+  if (error instanceof ScimError) return error
+  const cause = (error as { cause?: unknown } | undefined)?.cause
+  if (cause instanceof ScimError) return cause
+  switch (code) {
+    case 'NOT_FOUND':
+      return notFound('No such endpoint')
+    case 'PARSE':
+      return invalidSyntax('Request body is not valid JSON')
+    case 'VALIDATION': {
+      const e = error as { valueError?: { path?: string; message?: string }; type?: string }
+      const where = e.valueError?.path ? ` at '${e.valueError.path}'` : ''
+      return invalidValue(`Invalid request${where}: ${e.valueError?.message ?? 'value does not match the schema'}`)
+    }
+    case 'INVALID_COOKIE_SIGNATURE':
+      return new ScimError(400, 'Invalid cookie signature')
+  }
+  log?.error('unhandled error', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) })
+  return new ScimError(500, 'Internal server error')
+}
+
+export const scimHttp = (opts: { maxBody: number; log?: Logger }) =>
+  new Elysia({ name: 'scim.http', seed: opts.maxBody })
+    .onParse({ as: 'scoped' }, ({ request }) => readJsonObject(request, opts.maxBody))
+    .mapResponse({ as: 'scoped' }, ({ response, set }) => {
+      if (response instanceof Response) return response
+      if (response === undefined || response === null) return new Response(null, { status: (set.status as number) ?? 204, headers: set.headers as any })
+      if (typeof response === 'object') {
+        set.headers['content-type'] = SCIM_CONTENT_TYPE
+        return new Response(JSON.stringify(response), { status: (set.status as number) ?? 200, headers: set.headers as any })
+      }
+    })
+    .onError({ as: 'scoped' }, ({ code, error }) => scimResponse(toScimError(code, error, opts.log)))

@@ -1,0 +1,116 @@
+#!/usr/bin/env bun
+/**
+ * scimd — command line entry point.
+ *   scimd [serve] [flags]   start the server (default)
+ *   scimd migrate [flags]   create or upgrade the database, then exit
+ *   scimd --help | --version
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
+ */
+import { ConfigError, describeOptions, parseConfig, type Config } from './config'
+import { loadDotEnv } from './dotenv'
+import { createLogger } from './log'
+import { assemble, closeAll, VERSION } from './server'
+import { openDatabase, closeDatabase } from './db/client'
+import { runMigrations } from './db/migrate'
+
+const HELP = `scimd ${VERSION} — a SCIM 2.0 server (RFC 7643 / RFC 7644) in one executable
+
+Usage:
+  scimd [serve] [options]   start the server (the default command)
+  scimd migrate [options]   create or upgrade the database, then exit
+  scimd --version           print the version
+  scimd --help              this help
+
+Options (each also read from the environment variable named beside it; a .env file in the
+working directory is honoured; flags win over the environment):
+${describeOptions()}
+
+With neither SCIMD_BASIC_AUTH nor SCIMD_BEARER_TOKENS set, scimd is never open: on first start it
+generates a bearer token, keeps it in the database and prints it.
+`
+
+function die(msg: string, code = 2): never {
+  process.stderr.write(msg.endsWith('\n') ? msg : msg + '\n')
+  process.exit(code)
+}
+
+function loadConfig(argv: string[]): Config {
+  loadDotEnv(process.env)
+  try {
+    const { config, rest } = parseConfig(process.env, argv, { isTTY: Boolean(process.stderr.isTTY) })
+    if (rest.length) die(`scimd: unknown argument '${rest[0]}' (see scimd --help)`)
+    return config
+  } catch (e) {
+    if (e instanceof ConfigError) die(e.problems.map((p) => `scimd: invalid configuration: ${p}`).join('\n'))
+    throw e
+  }
+}
+
+async function serve(argv: string[]) {
+  const config = loadConfig(argv)
+  const log = createLogger(config.logLevel, config.logFormat)
+  let started
+  try {
+    started = assemble(config, log)
+  } catch (e) {
+    die(`scimd: cannot open the database '${config.databaseUrl}': ${(e as Error).message}`, 1)
+  }
+  let server
+  try {
+    server = started.app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: config.maxBody + 1 })
+  } catch (e) {
+    closeAll(started)
+    die(`scimd: cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`, 1)
+  }
+  const port = server.server?.port ?? config.port
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host
+  const base = `http://${shownHost}:${port}${config.basePath}`
+  log.info('scimd listening', { version: VERSION, url: base, database: config.databaseUrl, auth: started.auth.schemes })
+  const g = started.generatedToken
+  if (g && (g.isNew || process.stdout.isTTY)) {
+    process.stdout.write(
+      `\nNo authentication configured: scimd ${g.isNew ? 'generated' : 'uses'} this bearer token (kept in ${config.databaseUrl}):\n\n` +
+        `  ${g.token}\n\nTry it:\n\n  curl -H 'Authorization: Bearer ${g.token}' ${base}/Users\n\n` +
+        `Set SCIMD_BEARER_TOKENS or SCIMD_BASIC_AUTH to choose your own credentials.\n\n`,
+    )
+  } else if (g) {
+    log.info('using the generated bearer token stored in the database (printed on first start and on a terminal)')
+  }
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info('shutting down', { signal })
+    try {
+      await server.stop(false) // stop accepting; let in-flight requests finish
+    } catch {}
+    closeAll(started)
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+function migrateCmd(argv: string[]) {
+  const config = loadConfig(argv)
+  const db = openDatabase(config.databaseUrl)
+  try {
+    runMigrations(db)
+  } finally {
+    closeDatabase(db)
+  }
+  process.stdout.write(`scimd: database ${config.databaseUrl} is up to date\n`)
+}
+
+async function main(argv: string[]) {
+  const [cmd, ...rest] = argv
+  if (cmd === '--version' || cmd === '-v' || cmd === 'version') return void process.stdout.write(`scimd ${VERSION}\n`)
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') return void process.stdout.write(HELP)
+  if (rest.includes('--help') || rest.includes('-h')) return void process.stdout.write(HELP)
+  if (cmd === undefined || cmd.startsWith('-')) return serve(argv)
+  if (cmd === 'serve') return serve(rest)
+  if (cmd === 'migrate') return migrateCmd(rest)
+  die(`scimd: unknown command '${cmd}' (see scimd --help)`)
+}
+
+await main(process.argv.slice(2))

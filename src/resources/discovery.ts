@@ -1,0 +1,96 @@
+/** /ServiceProviderConfig, /ResourceTypes, /Schemas (RFC 7644 §4), generated from the registry and live config. */
+import { Elysia } from 'elysia'
+import type { AppContext } from '../app'
+import { LIMITS, URN } from '../scim/constants'
+import { notFound } from '../scim/errors'
+import { listResponse } from '../scim/list'
+import type { ResourceTypeDef, SchemaDef } from '../scim/schema/types'
+import type { Origin } from './service'
+
+export function serviceProviderConfig(ctx: AppContext, o: Origin) {
+  const baseUrl = o.baseUrl
+  const schemes = ctx.auth.schemes.map((s) =>
+    s === 'bearer'
+      ? { type: 'oauthbearertoken', name: 'Bearer token', description: 'Authorization: Bearer <token> (RFC 6750)', primary: true }
+      : { type: 'httpbasic', name: 'HTTP Basic', description: 'Authorization: Basic <base64 user:password> (RFC 7617)' },
+  )
+  return {
+    schemas: [URN.serviceProviderConfig],
+    documentationUri: `${o.origin}/docs`,
+    patch: { supported: true },
+    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    filter: { supported: true, maxResults: LIMITS.maxResults },
+    changePassword: { supported: true },
+    sort: { supported: true },
+    etag: { supported: true },
+    authenticationSchemes: schemes,
+    meta: { resourceType: 'ServiceProviderConfig', location: `${baseUrl}/ServiceProviderConfig` },
+  }
+}
+
+function resourceTypeJson(rt: ResourceTypeDef, baseUrl: string) {
+  return {
+    schemas: [URN.resourceType],
+    id: rt.id,
+    name: rt.name,
+    endpoint: rt.endpoint,
+    description: rt.description ?? rt.name,
+    schema: rt.schema,
+    schemaExtensions: rt.schemaExtensions.map((e) => ({ schema: e.schema, required: e.required })),
+    meta: { resourceType: 'ResourceType', location: `${baseUrl}/ResourceTypes/${rt.id}` },
+  }
+}
+
+function schemaJson(s: SchemaDef, baseUrl: string) {
+  return {
+    schemas: [URN.schema],
+    id: s.id,
+    name: s.name,
+    description: s.description ?? s.name,
+    attributes: s.attributes,
+    meta: { resourceType: 'Schema', location: `${baseUrl}/Schemas/${s.id}` },
+  }
+}
+
+export function discoveryRoutes(ctx: AppContext) {
+  const reg = ctx.deps.registry
+  const tags = ['Discovery']
+  return new Elysia({ name: 'scim.discovery' })
+    .get('/ServiceProviderConfig', ({ request }) => serviceProviderConfig(ctx, ctx.origin(request)), {
+      detail: { tags, summary: 'Service provider configuration' },
+    })
+    .get(
+      '/ResourceTypes',
+      ({ request }) => {
+        const all = reg.resourceTypes().map((rt) => resourceTypeJson(rt, ctx.origin(request).baseUrl))
+        return listResponse(all.length, 1, all)
+      },
+      { detail: { tags, summary: 'Resource types' } },
+    )
+    .get(
+      '/ResourceTypes/:id',
+      ({ request, params }) => {
+        const rt = reg.resourceType(params.id)
+        if (!rt) throw notFound(`ResourceType '${params.id}' not found`)
+        return resourceTypeJson(rt, ctx.origin(request).baseUrl)
+      },
+      { detail: { tags, summary: 'One resource type' } },
+    )
+    .get(
+      '/Schemas',
+      ({ request }) => {
+        const all = reg.schemas().map((s) => schemaJson(s, ctx.origin(request).baseUrl))
+        return listResponse(all.length, 1, all)
+      },
+      { detail: { tags, summary: 'Schemas' } },
+    )
+    .get(
+      '/Schemas/:id',
+      ({ request, params }) => {
+        const s = reg.schema(params.id)
+        if (!s) throw notFound(`Schema '${params.id}' not found`)
+        return schemaJson(s, ctx.origin(request).baseUrl)
+      },
+      { detail: { tags, summary: 'One schema' } },
+    )
+}

@@ -1,0 +1,162 @@
+/**
+ * The SCIM controller of one resource type: POST, GET (list), POST /.search, GET/PUT/PATCH/DELETE by id.
+ * Thin: reads the request, calls the service, sets status and headers.
+ */
+import { Elysia, t } from 'elysia'
+import type { Kind } from '../db/repo'
+import { methodNotAllowed, notFound } from '../scim/errors'
+import { listResponse, parseListParams, searchRequestParams, type ListParams } from '../scim/list'
+import { project } from '../scim/projection'
+import * as svc from './service'
+import { listPage, patchResource } from './list-patch'
+import type { AppContext } from '../app'
+
+const ScimBody = t.Object({}, { additionalProperties: true, description: 'A SCIM resource (application/scim+json)' })
+const IdParams = t.Object({ id: t.String({ description: 'Server-assigned resource id' }) })
+
+/** Whether a top-level attribute is asked for by attributes/excludedAttributes (for what must be loaded). */
+export function wants(name: string, p: { attributes?: string[]; excludedAttributes?: string[] }): boolean {
+  const n = name.toLowerCase()
+  const top = (s: string) => {
+    const bare = s.toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:(user|group):/, '')
+    return bare.split('.')[0]
+  }
+  if (p.attributes?.length) return p.attributes.some((a) => top(a) === n)
+  return !(p.excludedAttributes ?? []).some((a) => top(a) === n && !a.includes('.'))
+}
+
+export function resourceRoutes(kind: Kind, ctx: AppContext) {
+  const endpoint = '/' + svc.endpointOf(kind)
+  const tag = svc.endpointOf(kind)
+  const deps = ctx.deps
+
+  const present = (
+    request: Request,
+    stored: Awaited<ReturnType<typeof svc.createResource>>,
+    q: { attributes?: string[]; excludedAttributes?: string[] },
+  ) => {
+    const rt = svc.resourceType(deps, kind)
+    const full = svc.render(deps, kind, stored, ctx.origin(request), { members: wants('members', q), groups: wants('groups', q) })
+    return project(deps.registry, rt, full, q)
+  }
+
+  const projectionOf = (url: URL) =>
+    parseListParams({ attributes: url.searchParams.get('attributes') ?? undefined, excludedAttributes: url.searchParams.get('excludedAttributes') ?? undefined })
+
+  const list = (request: Request, params: ListParams) => {
+    const page = listPage(deps, kind, params)
+    const origin = ctx.origin(request)
+    const rt = svc.resourceType(deps, kind)
+    const needs = { members: wants('members', params), groups: wants('groups', params) }
+    return listResponse(
+      page.total,
+      params.startIndex,
+      page.rows.map((r) => project(deps.registry, rt, svc.render(deps, kind, r, origin, needs), params)),
+    )
+  }
+
+  const withEtag = (set: { headers: Record<string, any> }, version: number) => {
+    set.headers['etag'] = svc.etagOf(version)
+  }
+
+  return new Elysia({ name: `scim.${tag}`, seed: ctx.config.basePath })
+    .post(
+      endpoint,
+      async ({ request, body, set }) => {
+        const url = new URL(request.url)
+        const stored = await svc.createResource(deps, kind, body)
+        set.status = 201
+        set.headers['location'] = `${ctx.origin(request).baseUrl}${endpoint}/${stored.id}`
+        withEtag(set, stored.version)
+        return present(request, stored, projectionOf(url))
+      },
+      { body: ScimBody, detail: { tags: [tag], summary: `Create a ${kind}` } },
+    )
+    .get(
+      endpoint,
+      ({ request }) => {
+        const url = new URL(request.url)
+        const q = url.searchParams
+        return list(
+          request,
+          parseListParams({
+            filter: q.get('filter') ?? undefined,
+            sortBy: q.get('sortBy') ?? undefined,
+            sortOrder: q.get('sortOrder') ?? undefined,
+            startIndex: q.get('startIndex') ?? undefined,
+            count: q.get('count') ?? undefined,
+            attributes: q.get('attributes') ?? undefined,
+            excludedAttributes: q.get('excludedAttributes') ?? undefined,
+          }),
+        )
+      },
+      {
+        query: t.Object(
+          {
+            filter: t.Optional(t.String({ description: 'RFC 7644 §3.4.2.2 filter, e.g. userName eq "bjensen"' })),
+            startIndex: t.Optional(t.String({ description: '1-based index of the first result' })),
+            count: t.Optional(t.String({ description: 'Page size (capped to filter.maxResults)' })),
+            sortBy: t.Optional(t.String()),
+            sortOrder: t.Optional(t.String({ description: 'ascending or descending' })),
+            attributes: t.Optional(t.String()),
+            excludedAttributes: t.Optional(t.String()),
+          },
+          { additionalProperties: true },
+        ),
+        detail: { tags: [tag], summary: `List or filter ${tag}` },
+      },
+    )
+    .post(endpoint + '/.search', ({ request, body }) => list(request, searchRequestParams(body as Record<string, unknown> | null)), {
+      body: t.Optional(ScimBody),
+      detail: { tags: [tag], summary: `Search ${tag} with a SearchRequest body` },
+    })
+    .get(
+      endpoint + '/:id',
+      ({ request, params, set }) => {
+        const stored = svc.getStored(deps, kind, params.id)
+        const etag = svc.etagOf(stored.version)
+        const inm = request.headers.get('if-none-match')
+        if (inm && inm.split(',').some((x) => x.trim() === '*' || x.trim().replace(/^W\//, '') === etag.replace(/^W\//, ''))) {
+          return new Response(null, { status: 304, headers: { etag } })
+        }
+        withEtag(set, stored.version)
+        return present(request, stored, projectionOf(new URL(request.url)))
+      },
+      { params: IdParams, detail: { tags: [tag], summary: `Get a ${kind}` } },
+    )
+    .put(
+      endpoint + '/:id',
+      async ({ request, params, body, set }) => {
+        const stored = await svc.replaceResource(deps, kind, params.id, body, request.headers.get('if-match'))
+        withEtag(set, stored.version)
+        return present(request, stored, projectionOf(new URL(request.url)))
+      },
+      { params: IdParams, body: ScimBody, detail: { tags: [tag], summary: `Replace a ${kind}` } },
+    )
+    .patch(
+      endpoint + '/:id',
+      ({ request, params, body, set }) => {
+        const stored = patchResource(deps, kind, params.id, body, request.headers.get('if-match'))
+        withEtag(set, stored.version)
+        return present(request, stored, projectionOf(new URL(request.url)))
+      },
+      { params: IdParams, body: ScimBody, detail: { tags: [tag], summary: `Modify a ${kind} with PATCH operations` } },
+    )
+    .delete(
+      endpoint + '/:id',
+      ({ request, params, set }) => {
+        svc.deleteResource(deps, kind, params.id, request.headers.get('if-match'))
+        set.status = 204
+        return undefined
+      },
+      { params: IdParams, detail: { tags: [tag], summary: `Delete a ${kind}` } },
+    )
+    .all(endpoint, ({ request }) => {
+      throw methodNotAllowed(`${request.method} is not allowed on ${endpoint}`, 'GET, POST')
+    }, { detail: { hide: true } })
+    .all(endpoint + '/:id', ({ request }) => {
+      throw methodNotAllowed(`${request.method} is not allowed on ${endpoint}/{id}`, 'GET, PUT, PATCH, DELETE')
+    }, { detail: { hide: true } })
+}
+
+export { notFound }

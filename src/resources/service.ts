@@ -1,0 +1,266 @@
+/**
+ * One pipeline for every resource type: validate → (hooks: password, members) → store → render.
+ * Users and Groups differ only in their index columns, a user's password and derived `groups`, and a group's
+ * member rows. Plain functions taking the dependencies first; they throw ScimError and never see HTTP.
+ */
+import type { Db } from '../db/client'
+import * as repo from '../db/repo'
+import type { Kind, StoredResource } from '../db/repo'
+import { URN } from '../scim/constants'
+import { invalidValue, notFound, preconditionFailed, uniqueness, ScimError } from '../scim/errors'
+import type { SchemaRegistry } from '../scim/schema/registry'
+import type { ResourceTypeDef } from '../scim/schema/types'
+import { checkImmutable, validateResource } from '../scim/schema/validate'
+import { foldKey } from '../scim/text'
+
+export interface ServiceDeps {
+  db: Db
+  registry: SchemaRegistry
+  strict: boolean
+  tenant: string
+  now: () => Date
+}
+
+/** Where resources live on the wire: for meta.location and member $ref. */
+export interface Origin {
+  /** e.g. http://localhost:8080 */
+  origin: string
+  /** e.g. http://localhost:8080/scim/v2 */
+  baseUrl: string
+}
+
+export interface Member {
+  value: string
+  type?: string
+  display?: string
+}
+
+export function resourceType(deps: ServiceDeps, kind: Kind): ResourceTypeDef {
+  const rt = deps.registry.resourceType(kind)
+  if (!rt) throw new Error(`resource type ${kind} is not registered`)
+  return rt
+}
+
+export const endpointOf = (kind: Kind) => (kind === 'User' ? 'Users' : 'Groups')
+
+export function etagOf(version: number): string {
+  return `W/"${version}"`
+}
+
+function userColumns(data: Record<string, unknown>): repo.UserColumns {
+  return {
+    userNameKey: foldKey(String(data.userName ?? '')),
+    externalId: typeof data.externalId === 'string' ? data.externalId : null,
+    displayNameKey: typeof data.displayName === 'string' ? foldKey(data.displayName) : null,
+    active: typeof data.active === 'boolean' ? data.active : null,
+  }
+}
+
+function groupColumns(data: Record<string, unknown>): repo.GroupColumns {
+  return {
+    displayNameKey: foldKey(String(data.displayName ?? '')),
+    externalId: typeof data.externalId === 'string' ? data.externalId : null,
+  }
+}
+
+export function columnsOf(kind: Kind, data: Record<string, unknown>) {
+  return kind === 'User' ? userColumns(data) : groupColumns(data)
+}
+
+/** Splits a validated body into what is stored in `data` and what is handled apart (password, members). */
+function splitSpecial(kind: Kind, canonical: Record<string, unknown>) {
+  const data = { ...canonical }
+  let password: string | undefined
+  let members: Member[] | undefined
+  if (kind === 'User' && 'password' in data) {
+    password = data.password as string
+    delete data.password
+  }
+  if (kind === 'Group' && 'members' in data) {
+    members = normaliseMembers(data.members, false)
+    delete data.members
+  }
+  delete data.groups
+  return { data, password, members }
+}
+
+/** Member values as IdPs send them: objects with `value`, or (Entra's tests) bare strings. */
+export function normaliseMembers(value: unknown, strict: boolean): Member[] {
+  if (value === null || value === undefined) return []
+  const list = Array.isArray(value) ? value : [value]
+  return list.map((m, i) => {
+    if (typeof m === 'string' && !strict) return { value: m }
+    if (m && typeof m === 'object' && !Array.isArray(m)) {
+      const entry = Object.entries(m as Record<string, unknown>).find(([k]) => k.toLowerCase() === 'value')
+      if (entry && typeof entry[1] === 'string' && entry[1] !== '') {
+        const type = Object.entries(m as Record<string, unknown>).find(([k]) => k.toLowerCase() === 'type')?.[1]
+        return { value: entry[1], type: typeof type === 'string' ? type : undefined }
+      }
+    }
+    throw invalidValue(`members[${i}] must be an object with a non-empty string 'value'`)
+  })
+}
+
+/** Checks that every member names a user or group of this tenant; returns rows to insert. */
+export function resolveMembers(deps: ServiceDeps, groupId: string | undefined, members: Member[]): { id: string; type: Kind }[] {
+  const ids = [...new Set(members.map((m) => m.value))]
+  const found = repo.resolveMemberIds(deps.db, deps.tenant, ids)
+  const missing = ids.filter((id) => !found.has(id))
+  if (missing.length)
+    throw invalidValue(
+      `members: no User or Group with id ${missing.slice(0, 5).map((m) => `'${m}'`).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+    )
+  if (groupId && found.has(groupId)) throw invalidValue('members: a group cannot be a member of itself')
+  return ids.map((id) => ({ id, type: found.get(id)! }))
+}
+
+async function hashPassword(password: string | undefined): Promise<string | null | undefined> {
+  if (password === undefined) return undefined
+  return Bun.password.hash(password, { algorithm: 'argon2id', memoryCost: 19456, timeCost: 2 })
+}
+
+function assertUniqueUserName(deps: ServiceDeps, key: string, selfId?: string) {
+  const holder = repo.findUserIdByKey(deps.db, deps.tenant, key)
+  if (holder && holder !== selfId) throw uniqueness('userName is already taken')
+}
+
+function nowIso(deps: ServiceDeps) {
+  return deps.now().toISOString()
+}
+
+export async function createResource(deps: ServiceDeps, kind: Kind, body: unknown): Promise<StoredResource> {
+  const rt = resourceType(deps, kind)
+  const canonical = validateResource(deps.registry, rt, body, { strict: deps.strict })
+  const { data, password, members } = splitSpecial(kind, canonical)
+  const passwordHash = await hashPassword(password)
+  const ts = nowIso(deps)
+  const stored: StoredResource = { id: Bun.randomUUIDv7(), version: 1, created: ts, lastModified: ts, data }
+  return deps.db.transaction(
+    () => {
+      if (kind === 'User') {
+        const cols = userColumns(data)
+        assertUniqueUserName(deps, cols.userNameKey)
+        repo.insertUser(deps.db, deps.tenant, stored, { ...cols, passwordHash: passwordHash ?? null })
+      } else {
+        repo.insertGroup(deps.db, deps.tenant, stored, groupColumns(data))
+        if (members?.length) repo.addMembers(deps.db, stored.id, resolveMembers(deps, stored.id, members))
+      }
+      return stored
+    },
+    { behavior: 'immediate' },
+  )
+}
+
+export function getStored(deps: ServiceDeps, kind: Kind, id: string): StoredResource {
+  const r = repo.getResource(deps.db, deps.tenant, kind, id)
+  if (!r) throw notFound(`${kind} '${id}' not found`)
+  return r
+}
+
+/** If-Match: `*` or a list of ETags, one of which must be the current version. */
+export function checkIfMatch(ifMatch: string | null | undefined, current: StoredResource) {
+  if (!ifMatch) return
+  const tags = ifMatch.split(',').map((s) => s.trim())
+  if (tags.includes('*')) return
+  const mine = etagOf(current.version)
+  const strip = (t: string) => t.replace(/^W\//, '')
+  if (!tags.some((t) => strip(t) === strip(mine)))
+    throw preconditionFailed(`If-Match ${ifMatch} does not match the current version ${mine}`)
+}
+
+export async function replaceResource(
+  deps: ServiceDeps,
+  kind: Kind,
+  id: string,
+  body: unknown,
+  ifMatch?: string | null,
+): Promise<StoredResource> {
+  const rt = resourceType(deps, kind)
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const bodyId = Object.entries(body as Record<string, unknown>).find(([k]) => k.toLowerCase() === 'id')?.[1]
+    if (bodyId !== undefined && bodyId !== null && bodyId !== id)
+      throw invalidValue(`id in the body ('${String(bodyId)}') does not match the id in the URL`)
+  }
+  const canonical = validateResource(deps.registry, rt, body, { strict: deps.strict })
+  const { data, password, members } = splitSpecial(kind, canonical)
+  const passwordHash = await hashPassword(password)
+  return deps.db.transaction(
+    () => {
+      const current = getStored(deps, kind, id)
+      checkIfMatch(ifMatch, current)
+      checkImmutable(deps.registry, rt, current.data, data)
+      const next: StoredResource = { ...current, version: current.version + 1, lastModified: nowIso(deps), data }
+      if (kind === 'User') {
+        const cols = userColumns(data)
+        assertUniqueUserName(deps, cols.userNameKey, id)
+        repo.updateResource(deps.db, deps.tenant, kind, next, passwordHash === undefined ? cols : { ...cols, passwordHash })
+      } else {
+        repo.updateResource(deps.db, deps.tenant, kind, next, groupColumns(data))
+        // PUT replaces membership (Okta's custom apps send the full list); absent members means none
+        repo.removeMembersWhere(deps.db, id)
+        if (members?.length) repo.addMembers(deps.db, id, resolveMembers(deps, id, members))
+      }
+      return next
+    },
+    { behavior: 'immediate' },
+  )
+}
+
+export function deleteResource(deps: ServiceDeps, kind: Kind, id: string, ifMatch?: string | null): void {
+  deps.db.transaction(
+    () => {
+      const current = getStored(deps, kind, id)
+      checkIfMatch(ifMatch, current)
+      repo.deleteResource(deps.db, deps.tenant, kind, id)
+    },
+    { behavior: 'immediate' },
+  )
+}
+
+export interface RenderNeeds {
+  members: boolean
+  groups: boolean
+}
+
+/** The full SCIM representation (before projection). */
+export function render(
+  deps: ServiceDeps,
+  kind: Kind,
+  r: StoredResource,
+  origin: Origin,
+  needs: RenderNeeds,
+): Record<string, unknown> {
+  const rt = resourceType(deps, kind)
+  const { schemas: storedSchemas, ...attrs } = r.data as { schemas?: string[] } & Record<string, unknown>
+  const out: Record<string, unknown> = {
+    schemas: storedSchemas && storedSchemas.length ? storedSchemas : [rt.schema],
+    id: r.id,
+    ...attrs,
+  }
+  if (kind === 'Group' && needs.members) {
+    out.members = repo.listMembers(deps.db, r.id).map((m) => {
+      const member: Record<string, unknown> = {
+        value: m.memberId,
+        $ref: `${origin.baseUrl}/${endpointOf(m.memberType as Kind)}/${m.memberId}`,
+        type: m.memberType,
+      }
+      if (m.display !== null) member.display = m.display
+      return member
+    })
+  }
+  if (kind === 'User' && needs.groups) {
+    const gs = repo.groupsOfMember(deps.db, deps.tenant, r.id)
+    if (gs.length)
+      out.groups = gs.map((g) => ({ value: g.id, $ref: `${origin.baseUrl}/Groups/${g.id}`, display: g.display, type: 'direct' }))
+  }
+  out.meta = {
+    resourceType: kind,
+    created: r.created,
+    lastModified: r.lastModified,
+    location: `${origin.baseUrl}/${endpointOf(kind)}/${r.id}`,
+    version: etagOf(r.version),
+  }
+  return out
+}
+
+export { ScimError, URN }
