@@ -39,6 +39,8 @@ interface Option<K extends keyof Config> {
   env: string
   flag: string
   secret?: boolean
+  /** a flag that takes no value (`--strict`); `--strict=false` still works */
+  boolean?: boolean
   doc: string
   defaultText: string
   parse: (raw: string) => Config[K]
@@ -140,7 +142,7 @@ export const OPTIONS: Option<keyof Config>[] = [
   { key: 'maxBody', env: 'SCIMD_MAX_BODY', flag: '--max-body', doc: 'Largest request body accepted (bytes, or with KiB/MiB/GiB)', defaultText: '10MiB', parse: parseSize },
   { key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', doc: 'debug, info, warn, error or silent', defaultText: 'info', parse: oneOf('debug', 'info', 'warn', 'error', 'silent') },
   { key: 'logFormat', env: 'LOG_FORMAT', flag: '--log-format', doc: '`pretty` or `json` (one JSON object per line)', defaultText: 'pretty on a terminal, json otherwise', parse: oneOf('pretty', 'json') },
-  { key: 'strict', env: 'SCIMD_STRICT', flag: '--strict', doc: 'Pure RFC 7643/7644: switch off the tolerances for what IdPs really send', defaultText: 'false', parse: parseBool },
+  { key: 'strict', env: 'SCIMD_STRICT', flag: '--strict', boolean: true, doc: 'Pure RFC 7643/7644: switch off the tolerances for what IdPs really send', defaultText: 'false', parse: parseBool },
   { key: 'sqliteCacheKiB', env: 'SCIMD_SQLITE_CACHE', flag: '--sqlite-cache', doc: 'SQLite page cache size', defaultText: '64MiB', parse: (r) => Math.ceil(parseSize(r) / 1024) },
   { key: 'sqliteMmap', env: 'SCIMD_SQLITE_MMAP', flag: '--sqlite-mmap', doc: 'SQLite memory-mapped I/O size (0 turns it off)', defaultText: '256MiB', parse: (r) => (r.trim() === '0' ? 0 : parseSize(r)) },
   {
@@ -188,7 +190,7 @@ export const DEFAULTS: Config = {
 
 /**
  * Builds the Config from environment variables, overridden by CLI flags (`--port 9000` or `--port=9000`;
- * a boolean flag alone means true). Throws ConfigError listing every bad value; returns the rest of argv.
+ * a boolean flag such as `--strict` takes no value, `--strict=false` turns it off). Throws ConfigError listing every bad value; returns the rest of argv.
  */
 export function parseConfig(
   env: Record<string, string | undefined>,
@@ -213,7 +215,7 @@ export function parseConfig(
     }
     let value: string
     if (eq > 0) value = arg.slice(eq + 1)
-    else if (o.key === 'strict' && (argv[i + 1] === undefined || argv[i + 1].startsWith('--'))) value = 'true'
+    else if (o.boolean) value = 'true' // a boolean flag alone means true; use --flag=false to turn it off
     else if (argv[i + 1] === undefined) {
       problems.push(`${o.flag}: expected a value`)
       continue

@@ -46,6 +46,14 @@ function loadConfig(argv: string[]): Config {
   }
 }
 
+/**
+ * Bun's own body limit answers 413 without a SCIM body, so it sits well above SCIMD_MAX_BODY: scimd's reader
+ * refuses (with a SCIM error) from the Content-Length or as soon as a chunked body passes the limit.
+ */
+function backstopBodyLimit(maxBody: number) {
+  return Math.max(maxBody * 4, maxBody + 64 * 1024 * 1024)
+}
+
 async function serve(argv: string[]) {
   const config = loadConfig(argv)
   const log = createLogger(config.logLevel, config.logFormat)
@@ -57,7 +65,7 @@ async function serve(argv: string[]) {
   }
   let server
   try {
-    server = started.app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: config.maxBody + 1 })
+    server = started.app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: backstopBodyLimit(config.maxBody) })
   } catch (e) {
     closeAll(started)
     die(`scimd: cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`, 1)

@@ -22,13 +22,32 @@ export function scimJson(body: unknown, status = 200, headers: Record<string, st
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': SCIM_CONTENT_TYPE, ...headers } })
 }
 
+/** Reads a body up to maxBody bytes, stopping as soon as it is over (chunked bodies have no Content-Length). */
+async function readLimited(request: Request, maxBody: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('content-length') ?? NaN)
+  const tooLarge = (n: number | string) => payloadTooLarge(`Request body of ${n} bytes exceeds the limit of ${maxBody} bytes`)
+  if (declared > maxBody) throw tooLarge(declared)
+  if (!request.body) return new Uint8Array(0)
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength
+    if (total > maxBody) throw tooLarge(`more than ${maxBody}`)
+    chunks.push(chunk)
+  }
+  if (chunks.length === 1) return chunks[0]
+  const buf = new Uint8Array(total)
+  let at = 0
+  for (const c of chunks) {
+    buf.set(c, at)
+    at += c.byteLength
+  }
+  return buf
+}
+
 /** Reads a request body as a JSON object, enforcing the size limit. */
 export async function readJsonObject(request: Request, maxBody: number): Promise<Record<string, unknown> | null> {
-  const declared = Number(request.headers.get('content-length') ?? NaN)
-  if (declared > maxBody) throw payloadTooLarge(`Request body of ${declared} bytes exceeds the limit of ${maxBody} bytes`)
-  const buf = await request.arrayBuffer()
-  if (buf.byteLength > maxBody)
-    throw payloadTooLarge(`Request body of ${buf.byteLength} bytes exceeds the limit of ${maxBody} bytes`)
+  const buf = await readLimited(request, maxBody)
   if (buf.byteLength === 0) return null
   let text: string
   try {
