@@ -36,7 +36,12 @@ export async function startBinary(bin: string, cwd: string, env: Record<string, 
     stderr: 'pipe',
   })
   const drain = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s) out += new TextDecoder().decode(chunk)
+    const reader = s.getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      out += new TextDecoder().decode(value)
+    }
   }
   void drain(proc.stdout as ReadableStream<Uint8Array>)
   void drain(proc.stderr as ReadableStream<Uint8Array>)
