@@ -63,3 +63,14 @@ describe('configuration', () => {
     })
   })
 })
+
+describe('README', () => {
+  test('documents every environment variable and flag', async () => {
+    const { OPTIONS } = await import('../src/config')
+    const readme = await Bun.file(new URL('../README.md', import.meta.url)).text()
+    for (const o of OPTIONS) {
+      expect(readme).toContain('`' + o.env + '`')
+      expect(readme).toContain('`' + o.flag + '`')
+    }
+  })
+})
