@@ -160,8 +160,8 @@ export function listResources(db: Db, tenant: string, kind: Kind, q: ListQuery):
     : countAll(db, tenant, kind)
   if (q.limit <= 0) return { total, rows: [] }
   const dir = sql.raw(q.descending ? 'desc' : 'asc')
-  // nulls sort last in either direction; ties broken by id so pages are stable
-  const order = q.orderBy ? sql`(${q.orderBy}) is null, ${q.orderBy} ${dir}, r.id ${dir}` : sql`r.id asc`
+  // RFC 7644 §3.4.2.3: missing values sort last ascending, first descending; ties broken by id so pages are stable
+  const order = q.orderBy ? sql`(${q.orderBy}) is null ${dir}, ${q.orderBy} ${dir}, r.id ${dir}` : sql`r.id asc`
   const rows = db.all<{ id: string; version: number; created: string; last_modified: string; data: string }>(
     sql`select r.id, r.version, r.created, r.last_modified, r.data from ${tn} r where ${cond} order by ${order} limit ${q.limit} offset ${q.offset}`,
   )

@@ -8,7 +8,8 @@ import { methodNotAllowed, notFound } from '../scim/errors'
 import { listResponse, parseListParams, searchRequestParams, type ListParams } from '../scim/list'
 import { project } from '../scim/projection'
 import * as svc from './service'
-import { listPage, patchResource } from './list-patch'
+import { listPage } from './list-service'
+import { patchResource } from './patch-service'
 import type { AppContext } from '../app'
 
 const ScimBody = t.Object({}, { additionalProperties: true, description: 'A SCIM resource (application/scim+json)' })

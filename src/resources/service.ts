@@ -119,7 +119,7 @@ async function hashPassword(password: string | undefined): Promise<string | null
   return Bun.password.hash(password, { algorithm: 'argon2id', memoryCost: 19456, timeCost: 2 })
 }
 
-function assertUniqueUserName(deps: ServiceDeps, key: string, selfId?: string) {
+export function uniqueUserName(deps: ServiceDeps, key: string, selfId?: string) {
   const holder = repo.findUserIdByKey(deps.db, deps.tenant, key)
   if (holder && holder !== selfId) throw uniqueness('userName is already taken')
 }
@@ -139,7 +139,7 @@ export async function createResource(deps: ServiceDeps, kind: Kind, body: unknow
     () => {
       if (kind === 'User') {
         const cols = userColumns(data)
-        assertUniqueUserName(deps, cols.userNameKey)
+        uniqueUserName(deps, cols.userNameKey)
         repo.insertUser(deps.db, deps.tenant, stored, { ...cols, passwordHash: passwordHash ?? null })
       } else {
         repo.insertGroup(deps.db, deps.tenant, stored, groupColumns(data))
@@ -192,7 +192,7 @@ export async function replaceResource(
       const next: StoredResource = { ...current, version: current.version + 1, lastModified: nowIso(deps), data }
       if (kind === 'User') {
         const cols = userColumns(data)
-        assertUniqueUserName(deps, cols.userNameKey, id)
+        uniqueUserName(deps, cols.userNameKey, id)
         repo.updateResource(deps.db, deps.tenant, kind, next, passwordHash === undefined ? cols : { ...cols, passwordHash })
       } else {
         repo.updateResource(deps.db, deps.tenant, kind, next, groupColumns(data))
