@@ -11,6 +11,7 @@ import type { Logger } from './log'
 import { silentLogger } from './log'
 import type { SchemaRegistry } from './scim/schema/registry'
 import { scimHttp, scimJson } from './http/scim-plugin'
+import { openApiComponents } from './http/openapi'
 import { resourceRoutes } from './resources/routes'
 import { discoveryRoutes } from './resources/discovery'
 import type { Origin, ServiceDeps } from './resources/service'
@@ -70,6 +71,7 @@ export function createApp(d: AppDeps) {
             description: 'A SCIM 2.0 server (RFC 7643 / RFC 7644). Requests and responses use application/scim+json.',
           },
           components: {
+            schemas: openApiComponents(d.registry) as any,
             securitySchemes: {
               ...(d.auth.schemes.includes('bearer') ? { bearerAuth: { type: 'http', scheme: 'bearer' } } : {}),
               ...(d.auth.schemes.includes('basic') ? { basicAuth: { type: 'http', scheme: 'basic' } } : {}),
@@ -78,6 +80,7 @@ export function createApp(d: AppDeps) {
           security: d.auth.schemes.map((s) => ({ [s === 'bearer' ? 'bearerAuth' : 'basicAuth']: [] })),
         },
         exclude: ['/docs', '/docs/json'],
+        excludeStaticFile: false, // keep …/.search, which looks like a file name
       }),
     )
     .get('/healthz', () => scimJson({ status: 'ok' }), { detail: { tags: ['Operations'], summary: 'Liveness check (no auth)', security: [] } })

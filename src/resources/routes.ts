@@ -11,8 +11,8 @@ import * as svc from './service'
 import { listPage } from './list-service'
 import { patchResource } from './patch-service'
 import type { AppContext } from '../app'
+import { operationDoc } from '../http/openapi'
 
-const ScimBody = t.Object({}, { additionalProperties: true, description: 'A SCIM resource (application/scim+json)' })
 const IdParams = t.Object({ id: t.String({ description: 'Server-assigned resource id' }) })
 
 /** Whether a top-level attribute is asked for by attributes/excludedAttributes (for what must be loaded). */
@@ -71,7 +71,7 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
         withEtag(set, stored.version)
         return present(request, stored, projectionOf(url))
       },
-      { body: ScimBody, detail: { tags: [tag], summary: `Create a ${kind}` } },
+      { detail: operationDoc({ summary: `Create a ${kind}`, tags: [tag], request: kind, ok: { status: 201, ref: kind, description: 'Created; Location and ETag headers' }, errors: ['400', '401', '409', '413'] }) },
     )
     .get(
       endpoint,
@@ -104,12 +104,11 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
           },
           { additionalProperties: true },
         ),
-        detail: { tags: [tag], summary: `List or filter ${tag}` },
+        detail: operationDoc({ summary: `List or filter ${tag}`, tags: [tag], ok: { status: 200, ref: `${kind}ListResponse`, description: 'A ListResponse' }, errors: ['400', '401'] }),
       },
     )
     .post(endpoint + '/.search', ({ request, body }) => list(request, searchRequestParams(body as Record<string, unknown> | null)), {
-      body: t.Optional(ScimBody),
-      detail: { tags: [tag], summary: `Search ${tag} with a SearchRequest body` },
+      detail: operationDoc({ summary: `Search ${tag} with a SearchRequest body`, tags: [tag], request: 'SearchRequest', ok: { status: 200, ref: `${kind}ListResponse`, description: 'A ListResponse' }, errors: ['400', '401', '413'] }),
     })
     .get(
       endpoint + '/:id',
@@ -123,7 +122,7 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
         withEtag(set, stored.version)
         return present(request, stored, projectionOf(new URL(request.url)))
       },
-      { params: IdParams, detail: { tags: [tag], summary: `Get a ${kind}` } },
+      { params: IdParams, detail: operationDoc({ summary: `Get a ${kind} (If-None-Match → 304)`, tags: [tag], ok: { status: 200, ref: kind, description: 'The resource; ETag header' }, errors: ['401', '404'] }) },
     )
     .put(
       endpoint + '/:id',
@@ -132,7 +131,7 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
         withEtag(set, stored.version)
         return present(request, stored, projectionOf(new URL(request.url)))
       },
-      { params: IdParams, body: ScimBody, detail: { tags: [tag], summary: `Replace a ${kind}` } },
+      { params: IdParams, detail: operationDoc({ summary: `Replace a ${kind} (If-Match honoured)`, tags: [tag], request: kind, ok: { status: 200, ref: kind, description: 'The replaced resource' }, errors: ['400', '401', '404', '409', '412', '413'] }) },
     )
     .patch(
       endpoint + '/:id',
@@ -141,7 +140,7 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
         withEtag(set, stored.version)
         return present(request, stored, projectionOf(new URL(request.url)))
       },
-      { params: IdParams, body: ScimBody, detail: { tags: [tag], summary: `Modify a ${kind} with PATCH operations` } },
+      { params: IdParams, detail: operationDoc({ summary: `Modify a ${kind} with PATCH operations (If-Match honoured)`, tags: [tag], request: 'PatchOp', ok: { status: 200, ref: kind, description: 'The modified resource' }, errors: ['400', '401', '404', '409', '412', '413'] }) },
     )
     .delete(
       endpoint + '/:id',
@@ -150,7 +149,7 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
         set.status = 204
         return undefined
       },
-      { params: IdParams, detail: { tags: [tag], summary: `Delete a ${kind}` } },
+      { params: IdParams, detail: operationDoc({ summary: `Delete a ${kind} (If-Match honoured)`, tags: [tag], ok: { status: 204, description: 'Deleted' }, errors: ['401', '404', '412'] }) },
     )
     .all(endpoint, ({ request }) => {
       throw methodNotAllowed(`${request.method} is not allowed on ${endpoint}`, 'GET, POST')
