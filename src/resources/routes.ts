@@ -4,7 +4,7 @@
  */
 import { Elysia, t } from 'elysia'
 import type { Kind } from '../db/repo'
-import { methodNotAllowed, notFound } from '../scim/errors'
+import { methodNotAllowed } from '../scim/errors'
 import { listResponse, parseListParams, searchRequestParams, type ListParams } from '../scim/list'
 import { project } from '../scim/projection'
 import * as svc from './service'
@@ -159,4 +159,3 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
     }, { detail: { hide: true } })
 }
 
-export { notFound }

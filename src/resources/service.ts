@@ -6,8 +6,7 @@
 import type { Db } from '../db/client'
 import * as repo from '../db/repo'
 import type { Kind, StoredResource } from '../db/repo'
-import { URN } from '../scim/constants'
-import { invalidValue, notFound, preconditionFailed, uniqueness, ScimError } from '../scim/errors'
+import { invalidValue, notFound, preconditionFailed, uniqueness } from '../scim/errors'
 import type { SchemaRegistry } from '../scim/schema/registry'
 import type { ResourceTypeDef } from '../scim/schema/types'
 import { checkImmutable, validateResource } from '../scim/schema/validate'
@@ -263,4 +262,3 @@ export function render(
   return out
 }
 
-export { ScimError, URN }
