@@ -45,7 +45,22 @@ function makePrepared(db: Db) {
       .from(t)
       .where(and(eq(t.tenantId, sql.placeholder('tenant')), eq(t.id, sql.placeholder('id'))))
       .prepare()
-  return { userById: byId(users), groupById: byId(groups) }
+  // Inserts are raw statements prepared once: a drizzle insert built per call costs ~250 µs on this kind of machine,
+  // a drizzle prepared one ~45 µs of mapping on top of SQLite's own work, the raw statement only the latter.
+  const c = db.$client
+  const insertUser = c.prepare(
+    `insert into users (id, tenant_id, version, created, last_modified, data, user_name_key, external_id, display_name_key, active, password_hash)
+     values ($id, $tenant, $version, $created, $lastModified, $data, $userNameKey, $externalId, $displayNameKey, $active, $passwordHash)`,
+  )
+  const insertGroup = c.prepare(
+    `insert into groups (id, tenant_id, version, created, last_modified, data, display_name_key, external_id)
+     values ($id, $tenant, $version, $created, $lastModified, $data, $displayNameKey, $externalId)`,
+  )
+  const bump = c.prepare(
+    `insert into counters (tenant_id, resource_type, count) values ($tenant, $kind, $delta)
+     on conflict (tenant_id, resource_type) do update set count = count + excluded.count`,
+  )
+  return { userById: byId(users), groupById: byId(groups), insertUser, insertGroup, bump }
 }
 const cache = new WeakMap<Db, ReturnType<typeof makePrepared>>()
 function prepared(db: Db) {
@@ -77,18 +92,32 @@ export function findUserIdByKey(db: Db, tenant: string, userNameKey: string): st
     .get()?.id
 }
 
+const rowParams = (tenant: string, r: StoredResource) => ({
+  id: r.id,
+  tenant,
+  version: r.version,
+  created: r.created,
+  lastModified: r.lastModified,
+  data: JSON.stringify(r.data),
+})
+
 export function insertUser(db: Db, tenant: string, r: StoredResource, cols: UserColumns): void {
-  db.insert(users)
-    .values({ id: r.id, tenantId: tenant, version: r.version, created: r.created, lastModified: r.lastModified, data: r.data, ...cols })
-    .run()
-  bumpCounter(db, tenant, 'User', 1)
+  const p = prepared(db)
+  p.insertUser.run({
+    ...rowParams(tenant, r),
+    userNameKey: cols.userNameKey,
+    externalId: cols.externalId,
+    displayNameKey: cols.displayNameKey,
+    active: cols.active === null ? null : cols.active ? 1 : 0,
+    passwordHash: cols.passwordHash ?? null,
+  })
+  p.bump.run({ tenant, kind: 'User', delta: 1 })
 }
 
 export function insertGroup(db: Db, tenant: string, r: StoredResource, cols: GroupColumns): void {
-  db.insert(groups)
-    .values({ id: r.id, tenantId: tenant, version: r.version, created: r.created, lastModified: r.lastModified, data: r.data, ...cols })
-    .run()
-  bumpCounter(db, tenant, 'Group', 1)
+  const p = prepared(db)
+  p.insertGroup.run({ ...rowParams(tenant, r), displayNameKey: cols.displayNameKey, externalId: cols.externalId })
+  p.bump.run({ tenant, kind: 'Group', delta: 1 })
 }
 
 export function updateResource(
@@ -233,20 +262,16 @@ export function removeMembersWhere(db: Db, groupId: string, where?: SQL): number
   return (res as unknown as { changes: number }).changes
 }
 
-/** Which of these ids exist in the tenant, and as what. */
+/** Which of these ids exist in the tenant, and as what (one query, however many ids). */
 export function resolveMemberIds(db: Db, tenant: string, ids: string[]): Map<string, Kind> {
   const found = new Map<string, Kind>()
-  for (let i = 0; i < ids.length; i += 500) {
-    const list = sql.join(
-      ids.slice(i, i + 500).map((c) => sql`${c}`),
-      sql`, `,
-    )
-    const rows = db.all<{ id: string; kind: Kind }>(
-      sql`select id, 'User' as kind from users where tenant_id = ${tenant} and id in (${list})
-          union all select id, 'Group' as kind from groups where tenant_id = ${tenant} and id in (${list})`,
-    )
-    for (const r of rows) found.set(r.id, r.kind)
-  }
+  if (ids.length === 0) return found
+  const rows = db.all<{ id: string; kind: Kind | null }>(sql`
+    select j.value as id, case when u.id is not null then 'User' when g.id is not null then 'Group' end as kind
+    from json_each(${JSON.stringify(ids)}) j
+    left join users u on u.id = j.value and u.tenant_id = ${tenant}
+    left join groups g on g.id = j.value and g.tenant_id = ${tenant}`)
+  for (const r of rows) if (r.kind) found.set(r.id, r.kind)
   return found
 }
 

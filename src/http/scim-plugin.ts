@@ -8,7 +8,7 @@
  */
 import { Elysia } from 'elysia'
 import { SCIM_CONTENT_TYPE } from '../scim/constants'
-import { invalidSyntax, invalidValue, notFound, payloadTooLarge, ScimError } from '../scim/errors'
+import { invalidSyntax, invalidValue, notFound, payloadTooLarge, ScimError, serviceUnavailable, uniqueness } from '../scim/errors'
 import type { Logger } from '../log'
 
 export function scimResponse(err: ScimError): Response {
@@ -72,6 +72,11 @@ export function toScimError(code: string | number, error: unknown, log?: Logger)
   if (error instanceof ScimError) return error
   const cause = (error as { cause?: unknown } | undefined)?.cause
   if (cause instanceof ScimError) return cause
+  const sqliteCode = (error as { code?: unknown } | undefined)?.code
+  if (sqliteCode === 'SQLITE_BUSY' || sqliteCode === 'SQLITE_LOCKED')
+    return serviceUnavailable('The database is busy; retry shortly', 1)
+  if (sqliteCode === 'SQLITE_CONSTRAINT_UNIQUE' || sqliteCode === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+    return uniqueness('A resource with the same unique attribute already exists')
   switch (code) {
     case 'NOT_FOUND':
       return notFound('No such endpoint')
