@@ -4,10 +4,16 @@
  * A bad value fails start-up with one line per problem naming the variable; secrets are never echoed.
  */
 
+import { readFileSync } from 'node:fs'
+import { AUTH_DEFAULTS, AUTH_OPTIONS, checkAuthSettings, type AuthSettings } from './auth-options'
+import { TOOLKIT_DEFAULTS, TOOLKIT_OPTIONS, type ToolkitSettings } from './toolkit/options'
+import { loadSchemaExtensions, type LoadedExtensions } from './scim/schema/extensions'
+import { defaultRegistry } from './scim/schema/registry'
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 export type LogFormat = 'pretty' | 'json'
 
-export interface Config {
+export interface Config extends AuthSettings, ToolkitSettings {
   port: number
   host: string
   /** SQLite file path, or ':memory:'. */
@@ -25,6 +31,10 @@ export interface Config {
   sqliteMmap: number
   /** Public origin used in meta.location and Location (e.g. https://scim.example.com); default: from the request. */
   publicUrl?: string
+  /** Seconds an issued pagination cursor (RFC 9865) stays valid. */
+  cursorTtl: number
+  /** Custom schema extensions read from the SCIMD_SCHEMAS file at start-up (already checked against the built-in schemas). */
+  schemaExtensions?: LoadedExtensions
 }
 
 export class ConfigError extends Error {
@@ -146,6 +156,14 @@ export const OPTIONS: Option<keyof Config>[] = [
   { key: 'sqliteCacheKiB', env: 'SCIMD_SQLITE_CACHE', flag: '--sqlite-cache', doc: 'SQLite page cache size', defaultText: '64MiB', parse: (r) => Math.ceil(parseSize(r) / 1024) },
   { key: 'sqliteMmap', env: 'SCIMD_SQLITE_MMAP', flag: '--sqlite-mmap', doc: 'SQLite memory-mapped I/O size (0 turns it off)', defaultText: '256MiB', parse: (r) => (r.trim() === '0' ? 0 : parseSize(r)) },
   {
+    key: 'cursorTtl',
+    env: 'SCIMD_CURSOR_TTL',
+    flag: '--cursor-ttl',
+    doc: 'Seconds a pagination cursor (RFC 9865 nextCursor/previousCursor) stays valid; advertised as cursorTimeout',
+    defaultText: '3600',
+    parse: parseInt10(1, 31_536_000),
+  },
+  {
     key: 'publicUrl',
     env: 'SCIMD_PUBLIC_URL',
     flag: '--public-url',
@@ -162,7 +180,43 @@ export const OPTIONS: Option<keyof Config>[] = [
       return u.origin
     },
   },
+  {
+    key: 'schemaExtensions',
+    env: 'SCIMD_SCHEMAS',
+    flag: '--schemas',
+    doc: 'JSON file declaring custom schema extensions (their URNs, attributes and the resource types they extend)',
+    defaultText: '(none)',
+    parse: parseSchemasFile,
+  },
+  ...(AUTH_OPTIONS as Option<keyof Config>[]),
+  ...(TOOLKIT_OPTIONS as Option<keyof Config>[]),
 ]
+
+/** SCIMD_SCHEMAS: reads and checks the extension file now, so a bad file stops start-up with one line. */
+function parseSchemasFile(raw: string): LoadedExtensions {
+  const path = raw.trim()
+  if (path === '') fail('must name a JSON file')
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    fail(code === 'ENOENT' ? `cannot read '${path}': no such file` : code === 'EISDIR' ? `cannot read '${path}': it is a directory` : `cannot read '${path}' (${code ?? (e as Error).message})`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    fail(`'${path}' is not valid JSON: ${(e as Error).message}`)
+  }
+  try {
+    const loaded = loadSchemaExtensions(json)
+    defaultRegistry(loaded) // unknown resource types, clashes with the built-in schemas
+    return loaded
+  } catch (e) {
+    fail(`'${path}': ${(e as Error).message}`)
+  }
+}
 
 function parseDatabaseUrl(raw: string): string {
   const v = raw.trim()
@@ -186,6 +240,9 @@ export const DEFAULTS: Config = {
   strict: false,
   sqliteCacheKiB: 65536,
   sqliteMmap: 268435456,
+  ...AUTH_DEFAULTS,
+  ...TOOLKIT_DEFAULTS,
+  cursorTtl: 3600,
 }
 
 /**
@@ -233,6 +290,7 @@ export function parseConfig(
       problems.push(`${r.from}: ${o.secret ? msg.replace(r.value, '***') : msg}`)
     }
   }
+  if (problems.length === 0) problems.push(...checkAuthSettings(config))
   if (problems.length) throw new ConfigError(problems)
   return { config, rest }
 }

@@ -3,8 +3,9 @@
  * scimd — command line entry point.
  *   scimd [serve] [flags]   start the server (default)
  *   scimd migrate [flags]   create or upgrade the database, then exit
+ *   scimd import FILE       import users/groups (JSON Lines or CSV); scimd export: JSON Lines out
  *   scimd --help | --version
- * Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage, 3 import rows rejected.
  */
 import { ConfigError, describeOptions, parseConfig, type Config } from './config'
 import { loadDotEnv } from './dotenv'
@@ -18,8 +19,13 @@ const HELP = `scimd ${VERSION} — a SCIM 2.0 server (RFC 7643 / RFC 7644) in on
 Usage:
   scimd [serve] [options]   start the server (the default command)
   scimd migrate [options]   create or upgrade the database, then exit
+  scimd import FILE         import users, groups and memberships (JSON Lines or CSV; - = stdin)
+  scimd export [--out F]    write users and groups as JSON Lines (the format import reads)
+  scimd token [--sub S] [--scope 'a b'] [--ttl 1h] [--aud A] [--iss I] [--secret S]
+                            print a signed test JWT (ES256 with the local key kept in the
+                            database, or HS256 with --secret / SCIMD_JWT_SECRET)
   scimd --version           print the version
-  scimd --help              this help
+  scimd --help              this help; scimd COMMAND --help for one command
 
 Options (each also read from the environment variable named beside it; a .env file in the
 working directory is honoured; flags win over the environment):
@@ -34,11 +40,13 @@ function die(msg: string, code = 2): never {
   process.exit(code)
 }
 
-function loadConfig(argv: string[]): Config {
+/** Unknown arguments are an error, unless `leftovers` is given: then they are put there (command arguments). */
+function loadConfig(argv: string[], leftovers?: string[]): Config {
   loadDotEnv(process.env)
   try {
     const { config, rest } = parseConfig(process.env, argv, { isTTY: Boolean(process.stderr.isTTY) })
-    if (rest.length) die(`scimd: unknown argument '${rest[0]}' (see scimd --help)`)
+    if (leftovers) leftovers.push(...rest)
+    else if (rest.length) die(`scimd: unknown argument '${rest[0]}' (see scimd --help)`)
     return config
   } catch (e) {
     if (e instanceof ConfigError) die(e.problems.map((p) => `scimd: invalid configuration: ${p}`).join('\n'))
@@ -90,6 +98,7 @@ async function serve(argv: string[]) {
     stopping = true
     log.info('shutting down', { signal })
     try {
+      started.app.toolkit.close() // release hung requests (SCIMD_FAULTS hang) and inspector streams
       await server.stop(false) // stop accepting; let in-flight requests finish
     } catch {}
     closeAll(started)
@@ -114,10 +123,28 @@ async function main(argv: string[]) {
   const [cmd, ...rest] = argv
   if (cmd === '--version' || cmd === '-v' || cmd === 'version') return void process.stdout.write(`scimd ${VERSION}\n`)
   if (cmd === '--help' || cmd === '-h' || cmd === 'help') return void process.stdout.write(HELP)
-  if (rest.includes('--help') || rest.includes('-h')) return void process.stdout.write(HELP)
+  if (rest.includes('--help') || rest.includes('-h') || ((cmd === undefined || cmd.startsWith('-')) && argv.includes('--help'))) {
+    const { COMMAND_HELP } = await import('./cli/help')
+    const one = COMMAND_HELP[cmd === undefined || cmd.startsWith('-') ? 'serve' : cmd]
+    return void process.stdout.write(one ? `${one()}\nOptions (also read from the environment; flags win):\n${describeOptions()}\n` : HELP)
+  }
   if (cmd === undefined || cmd.startsWith('-')) return serve(argv)
   if (cmd === 'serve') return serve(rest)
   if (cmd === 'migrate') return migrateCmd(rest)
+  if (cmd === 'token') {
+    loadDotEnv(process.env)
+    const { tokenMain } = await import('./token-cmd')
+    process.exitCode = await tokenMain(rest, process.env, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) })
+    return
+  }
+  if (cmd === 'import' || cmd === 'export') {
+    const args: string[] = []
+    const config = loadConfig(rest, args)
+    const { importMain, exportMain } = await import('./cli/data')
+    const io = { out: (s: string) => void process.stdout.write(s), err: (s: string) => void process.stderr.write(s), isTTY: Boolean(process.stderr.isTTY) }
+    process.exitCode = await (cmd === 'import' ? importMain : exportMain)(config, args, io)
+    return
+  }
   die(`scimd: unknown command '${cmd}' (see scimd --help)`)
 }
 

@@ -3,7 +3,9 @@ import type { Config } from './config'
 import { openDatabase, closeDatabase, type Db } from './db/client'
 import { runMigrations } from './db/migrate'
 import { getSetting, putSetting } from './db/repo'
-import { createAuthenticator, generateToken, type Authenticator } from './auth'
+import { createAuthenticator, generateToken, type AuthConfig, type Authenticator } from './auth'
+import { ensureLocalKey, localPublicJwk } from './token-cmd'
+import type { JWK } from 'jose'
 import { createApp, type App } from './app'
 import { createLogger, type Logger } from './log'
 import { defaultRegistry } from './scim/schema/registry'
@@ -23,12 +25,19 @@ export interface Started {
 const BOOTSTRAP_TOKEN = 'auth.generated_bearer_token'
 
 /** Opens the store, applies migrations, settles auth and builds the app. */
-export function assemble(config: Config, log: Logger = createLogger(config.logLevel, config.logFormat)): Started {
+export function assemble(
+  config: Config,
+  log: Logger = createLogger(config.logLevel, config.logFormat),
+  opts: { clientAddress?: (request: Request) => string | undefined } = {},
+): Started {
   const db = openDatabase(config.databaseUrl, { cacheSizeKiB: config.sqliteCacheKiB, mmapSize: config.sqliteMmap })
   runMigrations(db)
   let generatedToken: Started['generatedToken']
   let bearerTokens = config.bearerTokens
-  if (!config.basicAuth && bearerTokens.length === 0) {
+  const otherJwtKey = Boolean(config.jwtJwksUrl || config.jwtPublicKey || config.jwtSecret)
+  // configured modes; the local key in 'auto' is a try-out helper and does not replace the generated token
+  const explicitAuth = Boolean(config.basicAuth || bearerTokens.length || otherJwtKey || config.introspectionUrl || config.jwtLocal === true)
+  if (!explicitAuth) {
     let token = getSetting(db, BOOTSTRAP_TOKEN)
     const isNew = !token
     if (!token) {
@@ -38,9 +47,48 @@ export function assemble(config: Config, log: Logger = createLogger(config.logLe
     bearerTokens = [token]
     generatedToken = { token, isNew }
   }
-  const auth = createAuthenticator({ basicAuth: config.basicAuth, bearerTokens })
-  const app = createApp({ config, db, registry: defaultRegistry(), auth, log, version: VERSION })
+  if (config.jwtLocal === true) ensureLocalKey(db)
+  const useLocalKey = config.jwtLocal === true || (config.jwtLocal === 'auto' && !otherJwtKey)
+  const localKey = useLocalKey ? () => localPublicJwk(db) : undefined
+  const auth = createAuthenticator(authConfig(config, bearerTokens, localKey, log))
+  const jwks = localKey ? () => { const k = localKey(); return k ? { keys: [k] } : undefined } : undefined
+  const app = createApp({ config, db, registry: defaultRegistry(config.schemaExtensions), auth, log, version: VERSION, jwks, clientAddress: opts.clientAddress })
   return { app, db, auth, generatedToken, log }
+}
+
+/** The authenticator's settings from the configuration. */
+export function authConfig(config: Config, bearerTokens: string[], localKey: (() => JWK | undefined) | undefined, log: Logger): AuthConfig {
+  const jwtOn = Boolean(config.jwtJwksUrl || config.jwtPublicKey || config.jwtSecret || localKey)
+  return {
+    basicAuth: config.basicAuth,
+    bearerTokens,
+    log,
+    requiredScopes: config.requiredScopes,
+    jwt: jwtOn
+      ? {
+          jwksUrl: config.jwtJwksUrl,
+          jwksCooldown: config.jwtJwksCooldown,
+          publicKey: config.jwtPublicKey,
+          secret: config.jwtSecret,
+          localKey,
+          clockSkew: config.jwtClockSkew,
+          issuer: config.jwtIssuer,
+          audience: config.jwtAudience,
+          algorithms: config.jwtAlgorithms,
+        }
+      : undefined,
+    introspection: config.introspectionUrl
+      ? {
+          url: config.introspectionUrl,
+          clientId: config.introspectionClientId,
+          clientSecret: config.introspectionClientSecret,
+          cacheSeconds: config.introspectionCache,
+          clockSkew: config.jwtClockSkew,
+          audience: config.jwtAudience,
+        }
+      : undefined,
+    brake: { limit: config.authFailLimit, window: config.authFailWindow, maxBackoff: config.authFailMaxBackoff },
+  }
 }
 
 export function closeAll(s: Started) {

@@ -32,7 +32,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm'
 import type { AttrPath, CompareOp, Filter, Literal } from '../scim/filter/ast'
-import { asciiFold, compileFilter, parseDateTime, type AttrInfo, type AttrResolver } from '../scim/filter/evaluate'
+import { asciiFold, comparisonInfo, compileFilter, parseDateTime, type AttrInfo, type AttrResolver } from '../scim/filter/evaluate'
 import { formatAttrPath } from '../scim/attr-path'
 import { invalidFilter, invalidValue } from '../scim/errors'
 import type { ResolvedAttr, SchemaRegistry } from '../scim/schema/registry'
@@ -278,7 +278,8 @@ function dateTimeLiteral(lit: string): string {
 const ORDER_SQL: Partial<Record<CompareOp, string>> = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' }
 
 /** `values op lit` with the evaluator's semantics (valueTest in evaluate.ts); lit is not null here. */
-function compareSrc(src: Src, info: AttrInfo, op: CompareOp, lit: Exclude<Literal, null>): SQL {
+function compareSrc(src: Src, declared: AttrInfo, op: CompareOp, lit: Exclude<Literal, null>): SQL {
+  const info = comparisonInfo(declared, lit)
   let norm: (val: Val) => SQL
   let L: string | number
   switch (info.type) {

@@ -60,7 +60,15 @@ function makePrepared(db: Db) {
     `insert into counters (tenant_id, resource_type, count) values ($tenant, $kind, $delta)
      on conflict (tenant_id, resource_type) do update set count = count + excluded.count`,
   )
-  return { userById: byId(users), groupById: byId(groups), insertUser, insertGroup, bump }
+  // a user's derived `groups`, rendered on every GET of a user: prepared once (cross join: member index first)
+  const groupsOf = c.prepare<{ id: string; display: string }, [string, string]>(
+    `select g.id as id, json_extract(g.data, '$.displayName') as display
+     from group_members m cross join groups g on g.id = m.group_id
+     where m.member_id = ? and g.tenant_id = ? order by g.id`,
+  )
+  // most users are in no group: this single-index probe (~2 µs) skips the join (~15 µs even when empty)
+  const inAnyGroup = c.prepare<{ n: number }, [string]>('select 1 as n from group_members where member_id = ? limit 1')
+  return { userById: byId(users), groupById: byId(groups), insertUser, insertGroup, bump, groupsOf, inAnyGroup }
 }
 const cache = new WeakMap<Db, ReturnType<typeof makePrepared>>()
 function prepared(db: Db) {
@@ -156,10 +164,7 @@ export function deleteResource(db: Db, tenant: string, kind: Kind, id: string): 
 }
 
 function bumpCounter(db: Db, tenant: string, kind: Kind, delta: number) {
-  db.insert(counters)
-    .values({ tenantId: tenant, resourceType: kind, count: delta })
-    .onConflictDoUpdate({ target: [counters.tenantId, counters.resourceType], set: { count: sql`${counters.count} + ${delta}` } })
-    .run()
+  prepared(db).bump.run({ tenant, kind, delta })
 }
 
 export function countAll(db: Db, tenant: string, kind: Kind): number {
@@ -180,6 +185,16 @@ export interface ListQuery {
   limit: number
 }
 
+const nullsPlace = (descending: boolean) => sql.raw(descending ? 'nulls first' : 'nulls last')
+
+/**
+ * The tenant condition of an unfiltered list in id order, written `+r.tenant_id` so that SQLite walks the id
+ * primary-key index (in order, stopping at LIMIT) instead of picking a (tenant_id, …) index for the equality and
+ * sorting every row of the table (seen: 1M rows sorted for each page of GET /Users). With a single tenant the
+ * walk filters nothing out. Filtered and sorted queries keep `r.tenant_id = ?`, the prefix of their indexes.
+ */
+const idOrderTenant = (tenant: string) => sql`+r.tenant_id = ${tenant}`
+
 /** The page and the number of matches. `where` and `orderBy` come from filter-sql.ts. */
 export function listResources(db: Db, tenant: string, kind: Kind, q: ListQuery): { total: number; rows: StoredResource[] } {
   const tn = sql.raw(tableName(kind))
@@ -189,15 +204,159 @@ export function listResources(db: Db, tenant: string, kind: Kind, q: ListQuery):
     : countAll(db, tenant, kind)
   if (q.limit <= 0) return { total, rows: [] }
   const dir = sql.raw(q.descending ? 'desc' : 'asc')
-  // RFC 7644 §3.4.2.3: missing values sort last ascending, first descending; ties broken by id so pages are stable
-  const order = q.orderBy ? sql`(${q.orderBy}) is null ${dir}, ${q.orderBy} ${dir}, r.id ${dir}` : sql`r.id asc`
+  // RFC 7644 §3.4.2.3: missing values sort last ascending, first descending; ties broken by id so pages are stable.
+  // Written as NULLS LAST/FIRST (not `x is null, x`) so that an index on the sort column serves the ORDER BY.
+  const order = q.orderBy ? sql`${q.orderBy} ${dir} ${nullsPlace(Boolean(q.descending))}, r.id ${dir}` : sql`r.id asc`
+  const where = q.where || q.orderBy ? cond : idOrderTenant(tenant)
   const rows = db.all<{ id: string; version: number; created: string; last_modified: string; data: string }>(
-    sql`select r.id, r.version, r.created, r.last_modified, r.data from ${tn} r where ${cond} order by ${order} limit ${q.limit} offset ${q.offset}`,
+    sql`select r.id, r.version, r.created, r.last_modified, r.data from ${tn} r where ${where} order by ${order} limit ${q.limit} offset ${q.offset}`,
   )
   return {
     total,
     rows: rows.map((r) => ({ id: r.id, version: r.version, created: r.created, lastModified: r.last_modified, data: JSON.parse(r.data) })),
   }
+}
+
+// ── keyset paging and listing across resource types ────────────────────────────────────────────────────
+
+/** One resource type's share of a query: its condition (from filter-sql.ts) and sort expression, if any. */
+export interface QueryPart {
+  kind: Kind
+  where?: SQL
+  orderBy?: SQL
+}
+
+/** A resource as a page row: which type, and its sort key (what a cursor remembers). */
+export interface PageRow extends StoredResource {
+  kind: Kind
+  sortKey: string | number | null
+}
+
+/** A place in the order: just after the row with this sort key (NULL = no value) and id. */
+export interface SeekPosition {
+  key: string | number | null
+  id: string
+}
+
+type RawRow = { kind: Kind; id: string; version: number; created: string; last_modified: string; data: string; sk: string | number | null }
+
+const toPageRow = (r: RawRow): PageRow => ({
+  kind: r.kind,
+  id: r.id,
+  version: r.version,
+  created: r.created,
+  lastModified: r.last_modified,
+  data: JSON.parse(r.data),
+  sortKey: r.sk,
+})
+
+function partCond(tenant: string, part: QueryPart): SQL {
+  return part.where ? sql`r.tenant_id = ${tenant} and (${part.where})` : sql`r.tenant_id = ${tenant}`
+}
+
+function armSelect(tenant: string, part: QueryPart, extra?: SQL): SQL {
+  const sk = part.orderBy ? sql`(${part.orderBy})` : sql`null`
+  const base = part.where || part.orderBy ? partCond(tenant, part) : idOrderTenant(tenant)
+  const cond = extra ? sql`${base} and ${extra}` : base
+  return sql`select ${part.kind} as kind, r.id as id, r.version as version, r.created as created, r.last_modified as last_modified, r.data as data, ${sk} as sk from ${sql.raw(tableName(part.kind))} r where ${cond}`
+}
+
+/** Number of matches over all parts (the counters table when a part has no filter). */
+export function countParts(db: Db, tenant: string, parts: QueryPart[]): number {
+  let n = 0
+  for (const part of parts) {
+    n += part.where
+      ? (db.all<{ n: number }>(sql`select count(*) as n from ${sql.raw(tableName(part.kind))} r where ${partCond(tenant, part)}`)[0]?.n ?? 0)
+      : countAll(db, tenant, part.kind)
+  }
+  return n
+}
+
+/**
+ * Index paging (startIndex/count) over one or more resource types merged into one order: sort key (missing values
+ * last ascending, first descending — RFC 7644 §3.4.2.3), then id. Ids are UUIDv7 text, unique across types, so the
+ * order is total and stable. Each arm is cut to offset+limit rows before the merge.
+ */
+export function listAcross(
+  db: Db,
+  tenant: string,
+  parts: QueryPart[],
+  q: { descending: boolean; offset: number; limit: number },
+): PageRow[] {
+  if (q.limit <= 0 || parts.length === 0) return []
+  const dir = sql.raw(q.descending ? 'desc' : 'asc')
+  const hasSort = parts.some((p) => p.orderBy)
+  const order = (sk: SQL, id: SQL) => (hasSort ? sql`${sk} ${dir} ${nullsPlace(q.descending)}, ${id} ${dir}` : sql`${id} asc`)
+  const cap = q.offset + q.limit
+  const arms = parts.map(
+    (p) => sql`select * from (${armSelect(tenant, p)} order by ${order(p.orderBy ? sql`(${p.orderBy})` : sql`null`, sql`r.id`)} limit ${cap})`,
+  )
+  const rows = db.all<RawRow>(
+    sql`select * from (${sql.join(arms, sql` union all `)}) order by ${order(sql`sk`, sql`id`)} limit ${q.limit} offset ${q.offset}`,
+  )
+  return rows.map(toPageRow)
+}
+
+/**
+ * Keyset paging: up to `limit` rows strictly after `after` (or from the start) in the order of `descending`
+ * (see listAcross; without an orderBy the order is id ascending, or descending when `descending`, which is how a
+ * backward page is read). Never uses OFFSET: each step is an index range from the last row seen, so rows inserted
+ * or deleted elsewhere never shift a page.
+ *
+ * The order is two segments — rows with a sort value, ordered by (value, id), and rows without, ordered by id —
+ * with the no-value segment last ascending and first descending. Each segment is read with a condition an index
+ * range can serve (`value >= K and (value > K or id > I)` rather than one OR over everything, which would make
+ * SQLite walk the index from its start).
+ */
+export function seekPage(
+  db: Db,
+  tenant: string,
+  parts: QueryPart[],
+  q: { descending: boolean; after?: SeekPosition; limit: number },
+): PageRow[] {
+  if (q.limit <= 0 || parts.length === 0) return []
+  const sorted = parts.some((p) => p.orderBy)
+  const d = q.descending ? 'desc' : 'asc'
+  const dir = sql.raw(d)
+  const gt = sql.raw(q.descending ? '<' : '>')
+  const ge = sql.raw(q.descending ? '<=' : '>=')
+  type Segment = 'value' | 'none'
+  const segments: Segment[] = !sorted ? ['none'] : q.descending ? ['none', 'value'] : ['value', 'none']
+  let start = 0
+  if (q.after && sorted) start = segments.indexOf(q.after.key === null ? 'none' : 'value')
+  const out: PageRow[] = []
+  for (let i = start; i < segments.length && out.length < q.limit; i++) {
+    const seg = segments[i]
+    const from = i === start ? q.after : undefined
+    const need = q.limit - out.length
+    const arms = parts.map((p) => {
+      const e = p.orderBy ? sql`(${p.orderBy})` : sql`null`
+      let extra: SQL | undefined
+      let order: SQL
+      if (seg === 'value') {
+        if (!p.orderBy) return undefined // no value anywhere in this part
+        extra = from ? sql`${e} is not null and ${e} ${ge} ${from.key} and (${e} ${gt} ${from.key} or r.id ${gt} ${from.id})` : sql`${e} is not null`
+        order = sql`${e} ${dir}, r.id ${dir}`
+      } else {
+        const none = p.orderBy ? sql`${e} is null` : undefined
+        const after = from ? sql`r.id ${gt} ${from.id}` : undefined
+        extra = none && after ? sql`${none} and ${after}` : (none ?? after)
+        order = sql`r.id ${dir}`
+      }
+      return sql`${armSelect(tenant, p, extra)} order by ${order} limit ${need}`
+    })
+    const live = arms.filter((a): a is SQL => a !== undefined)
+    if (live.length === 0) continue
+    const merged =
+      live.length === 1
+        ? live[0]
+        : sql`select * from (${sql.join(
+            live.map((a) => sql`select * from (${a})`),
+            sql` union all `,
+          )}) order by ${seg === 'value' ? sql`sk ${dir}, id ${dir}` : sql`id ${dir}`} limit ${need}`
+    for (const r of db.all<RawRow>(merged)) out.push(toPageRow(r))
+  }
+  return out
 }
 
 // ── members ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -213,12 +372,14 @@ export function listMembers(db: Db, groupId: string): MemberRow[] {
     order by m.rowid`)
 }
 
+/**
+ * The groups a resource is a direct member of (a User's `groups`). CROSS JOIN fixes the join order — member rows by
+ * group_members_member_id_idx first, then each group by primary key: without statistics SQLite otherwise walks every
+ * group of the tenant and probes it (measured: 3 ms per user rendered at 1,000 groups, 136 ms for a page of 100).
+ */
 export function groupsOfMember(db: Db, tenant: string, memberId: string): { id: string; display: string }[] {
-  return db.all<{ id: string; display: string }>(sql`
-    select g.id as id, json_extract(g.data, '$.displayName') as display
-    from group_members m join groups g on g.id = m.group_id
-    where m.member_id = ${memberId} and g.tenant_id = ${tenant}
-    order by g.id`)
+  const p = prepared(db)
+  return p.inAnyGroup.get(memberId) ? p.groupsOf.all(memberId, tenant) : []
 }
 
 /** Adds members, skipping ones already present. Returns how many rows were inserted. */
@@ -283,4 +444,98 @@ export function getSetting(db: Db, key: string): string | undefined {
 
 export function putSetting(db: Db, key: string, value: string): void {
   db.insert(settings).values({ key, value }).onConflictDoUpdate({ target: settings.key, set: { value } }).run()
+}
+
+// ── bulk import / export (scimd import, scimd export) ───────────────────────────────────────────────────────
+// Raw prepared statements: the import writes 100,000 rows in seconds only if no query is built per row. The
+// caller wraps batches in db.transaction() and keeps them synchronous.
+
+export interface BulkRow {
+  id: string
+  version: number
+  created: string
+  last_modified: string
+  data: string
+}
+
+function makeBulk(db: Db) {
+  const c = db.$client
+  return {
+    userByKey: c.prepare<BulkRow, [string, string]>(
+      'select id, version, created, last_modified, data from users where tenant_id = ? and user_name_key = ?',
+    ),
+    idTaken: c.prepare<{ n: number }, [string, string]>(
+      'select (select count(*) from users where id = ?1) + (select count(*) from groups where id = ?2) as n',
+    ),
+    insertUser: c.prepare(
+      `insert into users (id, tenant_id, user_name_key, external_id, display_name_key, active, password_hash, version, created, last_modified, data)
+       values (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+    ),
+    updateUser: c.prepare(
+      `update users set user_name_key = ?, external_id = ?, display_name_key = ?, active = ?, password_hash = coalesce(?, password_hash),
+       version = version + 1, last_modified = ?, data = ? where tenant_id = ? and id = ?`,
+    ),
+    groupsByKey: c.prepare<BulkRow, [string, string]>(
+      'select id, version, created, last_modified, data from groups where tenant_id = ? and display_name_key = ? limit 2',
+    ),
+    groupById: c.prepare<BulkRow, [string, string]>('select id, version, created, last_modified, data from groups where tenant_id = ? and id = ?'),
+    insertGroup: c.prepare(
+      `insert into groups (id, tenant_id, display_name_key, external_id, version, created, last_modified, data) values (?, ?, ?, ?, 1, ?, ?, ?)`,
+    ),
+    updateGroup: c.prepare(
+      `update groups set display_name_key = ?, external_id = ?, version = version + 1, last_modified = ?, data = ? where tenant_id = ? and id = ?`,
+    ),
+    touchGroup: c.prepare('update groups set version = version + 1, last_modified = ? where tenant_id = ? and id = ?'),
+    addMember: c.prepare('insert or ignore into group_members (group_id, member_id, member_type) values (?, ?, ?)'),
+    bump: c.prepare(
+      `insert into counters (tenant_id, resource_type, count) values (?, ?, ?)
+       on conflict (tenant_id, resource_type) do update set count = count + excluded.count`,
+    ),
+    usersAfter: c.prepare<BulkRow, [string, string, number]>(
+      'select id, version, created, last_modified, data from users where tenant_id = ? and id > ? order by id limit ?',
+    ),
+    groupsAfter: c.prepare<BulkRow, [string, string, number]>(
+      'select id, version, created, last_modified, data from groups where tenant_id = ? and id > ? order by id limit ?',
+    ),
+    memberships: c.prepare<{ member_id: string; group_id: string; display: string | null }, [string]>(
+      `select m.member_id, m.group_id, json_extract(g.data, '$.displayName') as display
+       from group_members m join groups g on g.id = m.group_id where g.tenant_id = ? order by m.member_id, g.display_name_key, g.id`,
+    ),
+  }
+}
+const bulkCache = new WeakMap<Db, ReturnType<typeof makeBulk>>()
+
+/** Prepared statements for bulk import and export (see src/cli/import.ts, src/cli/export.ts). */
+export function bulk(db: Db) {
+  let b = bulkCache.get(db)
+  if (!b) bulkCache.set(db, (b = makeBulk(db)))
+  const s = b
+  return {
+    findUserByKey: (tenant: string, key: string) => s.userByKey.get(tenant, key) ?? undefined,
+    idTaken: (id: string) => (s.idTaken.get(id, id)?.n ?? 0) > 0,
+    insertUser(tenant: string, id: string, ts: string, cols: UserColumns, data: string) {
+      s.insertUser.run(id, tenant, cols.userNameKey, cols.externalId, cols.displayNameKey, cols.active === null ? null : cols.active ? 1 : 0, cols.passwordHash ?? null, ts, ts, data)
+    },
+    updateUser(tenant: string, id: string, ts: string, cols: UserColumns, data: string) {
+      s.updateUser.run(cols.userNameKey, cols.externalId, cols.displayNameKey, cols.active === null ? null : cols.active ? 1 : 0, cols.passwordHash ?? null, ts, data, tenant, id)
+    },
+    /** Up to two groups with this displayName key (two means the name is ambiguous). */
+    findGroupsByKey: (tenant: string, key: string) => s.groupsByKey.all(tenant, key),
+    findGroupById: (tenant: string, id: string) => s.groupById.get(tenant, id) ?? undefined,
+    insertGroup(tenant: string, id: string, ts: string, cols: GroupColumns, data: string) {
+      s.insertGroup.run(id, tenant, cols.displayNameKey, cols.externalId, ts, ts, data)
+    },
+    updateGroup(tenant: string, id: string, ts: string, cols: GroupColumns, data: string) {
+      s.updateGroup.run(cols.displayNameKey, cols.externalId, ts, data, tenant, id)
+    },
+    touchGroup: (tenant: string, id: string, ts: string) => void s.touchGroup.run(ts, tenant, id),
+    /** true when the row was new */
+    addMember: (groupId: string, memberId: string, type: Kind) => s.addMember.run(groupId, memberId, type).changes > 0,
+    bumpCount: (tenant: string, kind: Kind, delta: number) => void (delta && s.bump.run(tenant, kind, delta)),
+    /** Keyset pages in id order, for export. */
+    usersAfter: (tenant: string, afterId: string, limit: number) => s.usersAfter.all(tenant, afterId, limit),
+    groupsAfter: (tenant: string, afterId: string, limit: number) => s.groupsAfter.all(tenant, afterId, limit),
+    /** Every (member, group, group displayName) of the tenant, ordered by member. */
+    memberships: (tenant: string) => s.memberships.iterate(tenant),
+  }
 }

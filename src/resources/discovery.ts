@@ -1,19 +1,44 @@
 /** /ServiceProviderConfig, /ResourceTypes, /Schemas (RFC 7644 §4), generated from the registry and live config. */
 import { Elysia } from 'elysia'
 import type { AppContext } from '../app'
+import type { AuthMode } from '../auth'
 import { LIMITS, URN } from '../scim/constants'
 import { notFound } from '../scim/errors'
 import { listResponse } from '../scim/list'
 import type { ResourceTypeDef, SchemaDef } from '../scim/schema/types'
 import type { Origin } from './service'
 
+/** RFC 7643 §5 authenticationSchemes entries, one per configured mode. */
+const AUTH_SCHEME: Record<AuthMode, { type: string; name: string; description: string; specUri: string }> = {
+  bearer: {
+    type: 'oauthbearertoken',
+    name: 'Bearer token',
+    description: 'A static bearer token: Authorization: Bearer <token>',
+    specUri: 'https://www.rfc-editor.org/rfc/rfc6750',
+  },
+  jwt: {
+    type: 'oauthbearertoken',
+    name: 'OAuth 2.0 bearer token (JWT)',
+    description: 'An OAuth 2.0 access token that is a signed JWT, verified with the configured keys: Authorization: Bearer <JWT>',
+    specUri: 'https://www.rfc-editor.org/rfc/rfc7519',
+  },
+  introspection: {
+    type: 'oauthbearertoken',
+    name: 'OAuth 2.0 bearer token (introspection)',
+    description: "An OAuth 2.0 access token checked at the authorization server's introspection endpoint (RFC 7662): Authorization: Bearer <token>",
+    specUri: 'https://www.rfc-editor.org/rfc/rfc6750',
+  },
+  basic: {
+    type: 'httpbasic',
+    name: 'HTTP Basic',
+    description: 'Authorization: Basic <base64 user:password>',
+    specUri: 'https://www.rfc-editor.org/rfc/rfc7617',
+  },
+}
+
 export function serviceProviderConfig(ctx: AppContext, o: Origin) {
   const baseUrl = o.baseUrl
-  const schemes = ctx.auth.schemes.map((s) =>
-    s === 'bearer'
-      ? { type: 'oauthbearertoken', name: 'Bearer token', description: 'Authorization: Bearer <token> (RFC 6750)', primary: true }
-      : { type: 'httpbasic', name: 'HTTP Basic', description: 'Authorization: Basic <base64 user:password> (RFC 7617)' },
-  )
+  const schemes = ctx.auth.schemes.map((s, i) => ({ ...AUTH_SCHEME[s], ...(i === 0 ? { primary: true } : {}) }))
   return {
     schemas: [URN.serviceProviderConfig],
     documentationUri: `${o.origin}/docs`,
@@ -22,6 +47,15 @@ export function serviceProviderConfig(ctx: AppContext, o: Origin) {
     filter: { supported: true, maxResults: LIMITS.maxResults },
     changePassword: { supported: true },
     sort: { supported: true },
+    // RFC 9865 §4: both methods; index stays the default so clients that know only startIndex are unaffected
+    pagination: {
+      cursor: true,
+      index: true,
+      defaultPaginationMethod: 'index',
+      defaultPageSize: LIMITS.maxResults,
+      maxPageSize: LIMITS.maxResults,
+      cursorTimeout: ctx.config.cursorTtl,
+    },
     etag: { supported: true },
     authenticationSchemes: schemes,
     meta: { resourceType: 'ServiceProviderConfig', location: `${baseUrl}/ServiceProviderConfig` },

@@ -64,7 +64,10 @@ export function patchResource(deps: ServiceDeps, kind: Kind, id: string, body: u
         strict: deps.strict,
         external: kind === 'Group' ? ['members'] : [],
       })
-      // the engine's result is canonical; validating it again enforces required attributes and types
+      // the engine's result is canonical; validating it again enforces required attributes and types. Leniently on
+      // purpose, even under SCIMD_STRICT: the engine already checked every operation strictly, and a strict pass
+      // over the whole resource would refuse data stored before strict mode was switched on (an IdP's undeclared
+      // extension), making every later PATCH of that resource fail (test/http/schemas-patch.test.ts).
       const data = validateResource(deps.registry, rt, resource, { strict: false })
       let passwordHash: string | undefined
       if ('password' in data) {

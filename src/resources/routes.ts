@@ -5,10 +5,10 @@
 import { Elysia, t } from 'elysia'
 import type { Kind } from '../db/repo'
 import { methodNotAllowed } from '../scim/errors'
-import { listResponse, parseListParams, searchRequestParams, type ListParams } from '../scim/list'
+import { cursorListResponse, listResponse, parseListParams, searchRequestParams, type ListParams } from '../scim/list'
 import { project } from '../scim/projection'
 import * as svc from './service'
-import { listPage } from './list-service'
+import { cursorPage, listPage, typedParts } from './list-service'
 import { patchResource } from './patch-service'
 import type { AppContext } from '../app'
 import { operationDoc } from '../http/openapi'
@@ -45,10 +45,18 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
     parseListParams({ attributes: url.searchParams.get('attributes') ?? undefined, excludedAttributes: url.searchParams.get('excludedAttributes') ?? undefined })
 
   const list = (request: Request, params: ListParams) => {
-    const page = listPage(deps, kind, params)
     const origin = ctx.origin(request)
     const rt = svc.resourceType(deps, kind)
     const needs = { members: wants('members', params), groups: wants('groups', params) }
+    if (params.cursor !== undefined) {
+      const cp = cursorPage(deps, kind, typedParts(deps, kind, params), params, ctx.config.cursorTtl)
+      return cursorListResponse(
+        cp.total,
+        cp.rows.map((r) => project(deps.registry, rt, svc.render(deps, kind, r, origin, needs), params)),
+        cp,
+      )
+    }
+    const page = listPage(deps, kind, params)
     return listResponse(
       page.total,
       params.startIndex,
@@ -88,6 +96,8 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
             count: q.get('count') ?? undefined,
             attributes: q.get('attributes') ?? undefined,
             excludedAttributes: q.get('excludedAttributes') ?? undefined,
+            // `?cursor` and `?cursor=` both ask for the first cursor page (RFC 9865 §2)
+            cursor: q.has('cursor') ? (q.get('cursor') ?? '') : undefined,
           }),
         )
       },
@@ -101,6 +111,9 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
             sortOrder: t.Optional(t.String({ description: 'ascending or descending' })),
             attributes: t.Optional(t.String()),
             excludedAttributes: t.Optional(t.String()),
+            cursor: t.Optional(
+              t.String({ description: 'RFC 9865 cursor pagination: empty for the first page, then the nextCursor/previousCursor of the previous response' }),
+            ),
           },
           { additionalProperties: true },
         ),

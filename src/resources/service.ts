@@ -210,6 +210,9 @@ export function deleteResource(deps: ServiceDeps, kind: Kind, id: string, ifMatc
     () => {
       const current = getStored(deps, kind, id)
       checkIfMatch(ifMatch, current)
+      // the groups that listed it change too: a new version, so their ETags (If-None-Match) do not go stale
+      const ts = nowIso(deps)
+      for (const g of repo.groupsOfMember(deps.db, deps.tenant, id)) repo.touchResource(deps.db, deps.tenant, 'Group', g.id, ts)
       repo.deleteResource(deps.db, deps.tenant, kind, id)
     },
     { behavior: 'immediate' },

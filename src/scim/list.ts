@@ -5,7 +5,7 @@
 import type { AttrPath, Filter } from './filter/ast'
 import { parseAttrPath } from './attr-path'
 import { LIMITS, URN } from './constants'
-import { invalidFilter, invalidValue } from './errors'
+import { invalidCursor, invalidFilter, invalidValue } from './errors'
 import { parseFilter } from './filter/parser'
 
 export interface ListParams {
@@ -17,6 +17,11 @@ export interface ListParams {
   count: number
   attributes?: string[]
   excludedAttributes?: string[]
+  /**
+   * RFC 9865 cursor pagination: present (possibly '') when the request asked for it — '' (or `?cursor` with no
+   * value) is the first page, otherwise a nextCursor/previousCursor from an earlier response. Absent: index paging.
+   */
+  cursor?: string
 }
 
 export interface RawListParams {
@@ -27,6 +32,7 @@ export interface RawListParams {
   count?: unknown
   attributes?: unknown
   excludedAttributes?: unknown
+  cursor?: unknown
 }
 
 function intParam(name: string, v: unknown): number | undefined {
@@ -64,6 +70,12 @@ export function parseListParams(raw: RawListParams, maxResults: number = LIMITS.
   }
   const start = intParam('startIndex', raw.startIndex)
   if (start !== undefined) p.startIndex = Math.max(1, start)
+  if (raw.cursor !== undefined && raw.cursor !== null) {
+    if (typeof raw.cursor !== 'string') throw invalidCursor('cursor must be a string')
+    // RFC 9865 §2.4: startIndex or cursor selects the pagination method; asking for both is contradictory
+    if (start !== undefined) throw invalidValue('Use either startIndex (index pagination) or cursor (cursor pagination), not both')
+    p.cursor = raw.cursor.trim()
+  }
   const count = intParam('count', raw.count)
   if (count !== undefined) p.count = Math.min(Math.max(0, count), maxResults)
   p.attributes = listParam('attributes', raw.attributes)
@@ -87,6 +99,7 @@ export function searchRequestParams(body: Record<string, unknown> | null, maxRes
       count: get('count'),
       attributes: get('attributes'),
       excludedAttributes: get('excludedAttributes'),
+      cursor: get('cursor'),
     },
     maxResults,
   )
@@ -100,4 +113,13 @@ export function listResponse(total: number, startIndex: number, resources: unkno
     itemsPerPage: resources.length,
     Resources: resources,
   }
+}
+
+/** A cursor-paged ListResponse (RFC 9865 §2): no startIndex; nextCursor absent on the last page. */
+export function cursorListResponse(total: number, resources: unknown[], cursors: { next?: string; previous?: string }) {
+  const out: Record<string, unknown> = { schemas: [URN.listResponse], totalResults: total, itemsPerPage: resources.length }
+  if (cursors.previous !== undefined) out.previousCursor = cursors.previous
+  if (cursors.next !== undefined) out.nextCursor = cursors.next
+  out.Resources = resources
+  return out
 }

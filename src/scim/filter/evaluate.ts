@@ -50,6 +50,18 @@ export interface AttrInfo {
   canonical: AttrPath
   /** case-folding to use when !caseExact; default: asciiFold (A-Z → a-z), matching SQLite's lower() */
   fold?: (s: string) => string
+  /**
+   * An attribute of an undeclared extension, kept as sent: its type is not known, so a comparison takes the
+   * literal's type (a number compares as decimal, true/false as boolean, a string as string).
+   */
+  untyped?: boolean
+}
+
+/** The type a comparison uses: the declared one, or (untyped attributes) the literal's. */
+export function comparisonInfo(info: AttrInfo, lit: Literal): AttrInfo {
+  if (!info.untyped || lit === null) return info
+  const type = typeof lit === 'number' ? 'decimal' : typeof lit === 'boolean' ? 'boolean' : 'string'
+  return type === info.type ? info : { ...info, type }
 }
 
 /** `parent` is set (to the parent's canonical path) when resolving a sub-attribute name inside a value filter. */
@@ -223,7 +235,8 @@ function bool(v: unknown): boolean | undefined {
 
 /** Builds the test for the values of one attribute: (values) => boolean. */
 function valueTest(r: Resolved, op: CompareOp, lit: Literal): (values: unknown[]) => boolean {
-  const { info, name } = r
+  const { name } = r
+  const info = comparisonInfo(r.info, lit)
   if (lit === null) {
     if (op === 'eq') return (vs) => !vs.some(isPresent)
     if (op === 'ne') return (vs) => vs.some(isPresent)

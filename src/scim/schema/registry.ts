@@ -137,13 +137,16 @@ export class SchemaRegistry {
   }
 
   /**
-   * Whether `text` can name an undeclared extension schema: a `urn:` that is not a registered schema and not
-   * inside the IETF core/api namespaces.
+   * Whether `text` can name an undeclared extension schema: a `urn:` that is not a registered schema, not a path
+   * inside one (`urn:…:enterprise:2.0:User:employeeNumber` is an attribute of a declared schema, declared or not),
+   * and not inside the IETF core/api namespaces. Other `urn:ietf:params:scim:schemas:extension:` URNs stay
+   * possible: Entra sends its custom attributes under `urn:ietf:params:scim:schemas:extension:<Name>:2.0:User`.
    */
   isUndeclaredUrn(text: string): boolean {
     const key = text.toLowerCase()
     if (!key.startsWith('urn:') || key.length <= 4 || /\s/.test(key)) return false
     if (this.schemaByUrn.has(key)) return false
+    for (const urn of this.schemaByUrn.keys()) if (key.startsWith(urn + ':')) return false
     return !RESERVED_URN_PREFIXES.some((p) => key.startsWith(p))
   }
 

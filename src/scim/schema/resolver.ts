@@ -24,6 +24,7 @@ function toInfo(r: ResolvedAttr, opts: ResolverOptions): AttrInfo {
   }
   const fold = opts.foldFor?.(r.canonical)
   if (fold) info.fold = fold
+  if (!r.declared) info.untyped = true
   return info
 }
 

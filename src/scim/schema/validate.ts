@@ -191,6 +191,15 @@ function coerceAttr(def: AttributeDef, v: unknown, where: string, ctx: Ctx): unk
       if (Array.isArray(item)) throw invalidValue(`Attribute '${where}' must be an array of values, not of arrays`)
       const value = coerceScalar(def, item, where, ctx)
       if (value !== undefined) out.push(value)
+      // A complex element that carried something but keeps nothing (only readOnly or unknown sub-attributes, e.g. a
+      // member `{display: "x"}` without `value`) is refused, not silently dropped; `{}` or all-null elements go.
+      else if (isPlainObject(item) && Object.values(item).some((x) => x !== null && x !== undefined))
+        throw invalidValue(
+          `Attribute '${where}' has an element without any writable sub-attribute (expected some of: ${(def.subAttributes ?? [])
+            .filter((s) => s.mutability !== 'readOnly')
+            .map((s) => s.name)
+            .join(', ')})`,
+        )
     }
     if (def.type === 'complex' && findAttribute(def.subAttributes, 'primary')) {
       const primaries = out.filter((x) => isPlainObject(x) && x.primary === true).length

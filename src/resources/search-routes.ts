@@ -1,0 +1,44 @@
+/**
+ * POST /.search at the SCIM root (RFC 7644 §3.4.3): one SearchRequest over Users and Groups together. Each resource
+ * in `Resources` carries its own `schemas` and `meta.resourceType`. Paging — by startIndex/count or by RFC 9865
+ * cursor — runs over one merged order (sortBy value, then id; id alone by default), so pages are stable across
+ * both types. Filter semantics for attributes only one type defines: see list-service.ts rootParts.
+ */
+import { Elysia, t } from 'elysia'
+import type { AppContext } from '../app'
+import { cursorListResponse, listResponse, searchRequestParams } from '../scim/list'
+import { project } from '../scim/projection'
+import type { PageRow } from '../db/repo'
+import * as svc from './service'
+import { cursorPage, indexPageAcross, rootParts } from './list-service'
+import { wants } from './routes'
+
+const SearchBody = t.Object({}, { additionalProperties: true, description: 'A SearchRequest (urn:ietf:params:scim:api:messages:2.0:SearchRequest)' })
+
+export function searchRoutes(ctx: AppContext) {
+  const deps = ctx.deps
+  return new Elysia({ name: 'scim.search', seed: ctx.config.basePath }).post(
+    '/.search',
+    ({ request, body }) => {
+      const params = searchRequestParams(body as Record<string, unknown> | null)
+      const parts = rootParts(deps, params)
+      const origin = ctx.origin(request)
+      const needs = { members: wants('members', params), groups: wants('groups', params) }
+      const present = (r: PageRow) =>
+        project(deps.registry, svc.resourceType(deps, r.kind), svc.render(deps, r.kind, r, origin, needs), params)
+      if (params.cursor !== undefined) {
+        const cp = cursorPage(deps, 'root', parts, params, ctx.config.cursorTtl)
+        return cursorListResponse(cp.total, cp.rows.map(present), cp)
+      }
+      const page = indexPageAcross(deps, parts, params)
+      return listResponse(page.total, params.startIndex, page.rows.map(present))
+    },
+    {
+      body: t.Optional(SearchBody),
+      detail: {
+        tags: ['Search'],
+        summary: 'Search Users and Groups together with a SearchRequest body (RFC 7644 §3.4.3)',
+      },
+    },
+  )
+}
