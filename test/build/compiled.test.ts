@@ -147,3 +147,25 @@ describe('compiled binary', () => {
     }
   })
 })
+
+describe('graceful shutdown', () => {
+  test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'scimd-term-'))
+    const s = await startBinary(bin, d, { SCIMD_BEARER_TOKENS: TOKEN, SCIMD_DELAY_RULES: 'GET /Users=1500ms' })
+    try {
+      const started = performance.now()
+      const inflight = fetch(`${s.base}/scim/v2/Users`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      await Bun.sleep(300)
+      s.proc.kill('SIGTERM')
+      const r = await inflight
+      expect(r.status).toBe(200)
+      expect((await r.json()).totalResults).toBe(0)
+      expect(performance.now() - started).toBeGreaterThanOrEqual(1500)
+      expect(await s.proc.exited).toBe(0)
+      await expect(fetch(`${s.base}/healthz`)).rejects.toThrow()
+    } finally {
+      if (s.proc.exitCode === null) s.proc.kill('SIGKILL')
+      rmSync(d, { recursive: true, force: true })
+    }
+  })
+})
