@@ -15,13 +15,21 @@ import { openApiComponents } from './http/openapi'
 import { docsUi } from './http/docs-ui'
 import { resourceRoutes } from './resources/routes'
 import { searchRoutes } from './resources/search-routes'
+import { bulkRoutes } from './resources/bulk-routes'
+import { meRoutes } from './resources/me-routes'
 import { discoveryRoutes } from './resources/discovery'
 import type { Origin, ServiceDeps } from './resources/service'
 import { notFound } from './scim/errors'
 import * as repo from './db/repo'
 import { render } from './resources/service'
 import { createToolkit, type Toolkit } from './toolkit/toolkit'
-import { adminRoutes } from './toolkit/admin'
+import { adminRoutes, createAdminAuth } from './toolkit/admin'
+import { directoryRoutes } from './toolkit/directory'
+import { currentTenant, tenantScope } from './tenants/context'
+import { scopeProfile, scopeStrict, tenantRouter } from './tenants/router'
+import { getTenant } from './db/tenants'
+import { tenantAdminRoutes } from './tenants/admin-routes'
+import { startHistoryPruner, type Audit } from './resources/history'
 
 export interface AppDeps {
   config: Config
@@ -45,6 +53,8 @@ export interface AppContext {
   auth: Authenticator
   log: Logger
   origin(request: Request): Origin
+  /** who and which request (for the change history): the inspector's request id and the principal's label */
+  audit(request: Request): Audit
 }
 
 export function createApp(d: AppDeps) {
@@ -54,15 +64,35 @@ export function createApp(d: AppDeps) {
     config,
     auth: d.auth,
     log,
-    deps: { db: d.db, registry: d.registry, strict: config.strict, tenant: 'default', now: d.now ?? (() => new Date()) },
+    deps: {
+      db: d.db,
+      registry: d.registry,
+      // the tenant (and its profile) of the request being handled: src/tenants/context.ts
+      get strict() {
+        return scopeStrict(config)
+      },
+      get tenant() {
+        return currentTenant()
+      },
+      now: d.now ?? (() => new Date()),
+      history: config.historyDays > 0,
+    },
+    audit(request) {
+      const p = toolkit.principalOf(request)
+      return { requestId: toolkit.requestIdOf(request), principal: p ? `${p.mode}:${p.subject ?? ''}` : undefined }
+    },
     origin(request) {
       const origin = config.publicUrl ?? new URL(request.url).origin
-      return { origin, baseUrl: origin + config.basePath }
+      return { origin, baseUrl: origin + (tenantScope.getStore()?.prefix ?? '') + config.basePath }
     },
   }
 
-  const addressOf = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null) =>
-    d.clientAddress ? d.clientAddress(request) : (server?.requestIP(request)?.address ?? undefined)
+  // a tenant's request reaches the routes without its /t/{tenant} prefix: the socket belongs to the original
+  const addressOf = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null) => {
+    const original = tenantScope.getStore()?.original ?? request
+    return d.clientAddress ? d.clientAddress(original) : (server?.requestIP(original)?.address ?? undefined)
+  }
+  const tenantHoc = tenantRouter({ db: d.db, basePath: config.basePath })
   const toolkit =
     d.toolkit ??
     createToolkit({
@@ -73,30 +103,36 @@ export function createApp(d: AppDeps) {
       maxBody: config.maxBody,
       log,
       record: Boolean(config.adminToken || config.requestLog),
+      profileOf: () => scopeProfile(config),
       snapshot: (kind, id, request) => {
         const stored = repo.getResource(d.db, ctx.deps.tenant, kind, id)
         return stored ? render(ctx.deps, kind, stored, ctx.origin(request), { members: true, groups: true }) : null
       },
     })
   const publicDiscovery = config.publicDiscovery !== false
+  // one admin authentication (token or session cookie) for every /admin route group
+  const adminAuth = config.adminToken ? createAdminAuth(config.adminToken) : undefined
   const scim = new Elysia({ prefix: config.basePath })
     .use(scimHttp({ maxBody: config.maxBody, log }))
     .use(publicDiscovery ? discoveryRoutes(ctx) : new Elysia({ name: 'scim.discovery.closed' }))
     .resolve({ as: 'scoped' }, async ({ request, server }): Promise<{ principal: Principal }> => ({
-      principal: await d.auth.authenticate(request, new URL(request.url), addressOf(request, server)),
+      principal: await (tenantScope.getStore()?.auth ?? d.auth).authenticate(request, new URL(request.url), addressOf(request, server)),
     }))
     .onBeforeHandle({ as: 'scoped' }, ({ request, principal }) => toolkit.notePrincipal(request, principal))
     .use(publicDiscovery ? new Elysia({ name: 'scim.discovery.open' }) : discoveryRoutes(ctx))
     .use(resourceRoutes('User', ctx))
     .use(resourceRoutes('Group', ctx))
     .use(searchRoutes(ctx))
+    .use(bulkRoutes(ctx))
+    .use(meRoutes(ctx))
 
   const security = openApiSecurity(d.auth.schemes)
   const closedDocs = config.publicDocs === false ? new Set(['/docs', '/docs/', '/docs/json']) : undefined
 
   const app = new Elysia()
     // delay, faults, inspector and the console line around every request (src/toolkit/toolkit.ts)
-    .wrap(toolkit.hoc as any)
+    // outermost: /t/{tenant}/… → the tenant's scope, then the same routes without the prefix (src/tenants/router.ts)
+    .wrap(((fn: any) => tenantHoc((toolkit.hoc as any)(fn))) as any)
     // SCIMD_PUBLIC_DOCS=false: the OpenAPI page and document need the same credentials as the SCIM routes
     .onRequest(async ({ request, server }) => {
       if (!closedDocs) return
@@ -155,12 +191,17 @@ export function createApp(d: AppDeps) {
       },
       { detail: { tags: ['Operations'], summary: 'Public key of `scimd token` (while the local key is in use; no auth)', security: [] } },
     )
-    .use(adminRoutes({ adminToken: config.adminToken, maxBody: config.maxBody, log, toolkit, secureCookie: (r) => (config.publicUrl ?? r.url).startsWith('https:') }))
+    .use(directoryRoutes({ auth: adminAuth, ctx, maxBody: config.maxBody, hasExchange: (id) => toolkit.inspector.get(id) !== undefined }))
+    .use(adminRoutes({ adminToken: config.adminToken, auth: adminAuth, maxBody: config.maxBody, log, toolkit, secureCookie: (r) => (config.publicUrl ?? r.url).startsWith('https:'), tenantExists: (id) => getTenant(d.db, id) !== undefined }))
+    .use(tenantAdminRoutes({ auth: adminAuth, db: d.db, maxBody: config.maxBody, log, basePath: config.basePath, publicUrl: config.publicUrl, onDelete: (id) => toolkit.dropTenant(id) }))
     .use(scim)
     .all('*', () => {
       throw notFound('No such endpoint')
     }, { detail: { hide: true } })
   toolkit.bind(() => app.server)
+  // SCIMD_HISTORY_DAYS: old history rows go in small batches on an unref'd timer (never blocking a request)
+  const stopPruner = startHistoryPruner(d.db, config.historyDays, { now: ctx.deps.now, onError: (e) => log.warn('history pruning failed', { error: String(e) }) })
+  toolkit.closed.addEventListener('abort', stopPruner)
   return Object.assign(app, { toolkit })
 }
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { ALL_JWT_ALGS, parsePublicKey } from './jwt'
+import { fail, parseBool, wholeNumber, type OptionSpec } from './options'
 
 export interface AuthSettings {
   /** JWKS URL of the authorization server (e.g. https://example.okta.com/oauth2/default/v1/keys). */
@@ -52,10 +53,6 @@ export const AUTH_DEFAULTS: AuthSettings = {
   authFailMaxBackoff: 30,
 }
 
-function fail(msg: string): never {
-  throw new Error(msg)
-}
-
 /** `90`, `90s`, `500ms`, `5m`, `1h`, `1d` → seconds. */
 export function parseDuration(raw: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d)?\s*$/i.exec(raw)
@@ -66,12 +63,6 @@ export function parseDuration(raw: string): number {
   return n * mult
 }
 
-const bool = (raw: string): boolean => {
-  const v = raw.trim().toLowerCase()
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true
-  if (['0', 'false', 'no', 'off'].includes(v)) return false
-  fail(`expected true or false, got '${raw}'`)
-}
 
 const list = (raw: string): string[] => {
   const items = raw.split(',').map((s) => s.trim()).filter(Boolean)
@@ -88,11 +79,6 @@ const httpUrl = (raw: string): string => {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(`expected an http or https URL, got '${raw}'`)
   return u.href
-}
-
-const wholeNumber = (min: number, max: number) => (raw: string) => {
-  if (!/^\s*\d+\s*$/.test(raw) || Number(raw) < min || Number(raw) > max) fail(`expected a whole number from ${min} to ${max}, got '${raw}'`)
-  return Number(raw)
 }
 
 const durationIn = (min: number, max: number) => (raw: string) => {
@@ -115,18 +101,7 @@ function keyText(raw: string): string {
   return v.replace(/\\n/g, '\n')
 }
 
-interface AuthOption {
-  key: keyof AuthSettings
-  env: string
-  flag: string
-  secret?: boolean
-  boolean?: boolean
-  doc: string
-  defaultText: string
-  parse: (raw: string) => any
-}
-
-export const AUTH_OPTIONS: AuthOption[] = [
+export const AUTH_OPTIONS: OptionSpec<AuthSettings>[] = [
   { key: 'jwtJwksUrl', env: 'SCIMD_JWT_JWKS_URL', flag: '--jwt-jwks-url', doc: "Verify JWT bearer tokens with the keys at this JWKS URL (the authorization server's `jwks_uri`)", defaultText: '(off)', parse: httpUrl },
   { key: 'jwtJwksCooldown', env: 'SCIMD_JWT_JWKS_COOLDOWN', flag: '--jwt-jwks-cooldown', doc: 'Least time between two JWKS fetches caused by an unknown `kid` (bounds the refresh rate)', defaultText: '30s', parse: durationIn(0, 86400) },
   {
@@ -171,7 +146,7 @@ export const AUTH_OPTIONS: AuthOption[] = [
     flag: '--jwt-local',
     doc: "Verify tokens signed by `scimd token`'s key pair (kept in the database) and publish it at `/.well-known/jwks.json`: `true`, `false`, or `auto` (when that key exists and no other JWT key is configured)",
     defaultText: 'auto',
-    parse: (raw) => (raw.trim().toLowerCase() === 'auto' ? 'auto' : bool(raw)),
+    parse: (raw) => (raw.trim().toLowerCase() === 'auto' ? 'auto' : parseBool(raw)),
   },
   {
     key: 'requiredScopes',
@@ -189,8 +164,8 @@ export const AUTH_OPTIONS: AuthOption[] = [
   { key: 'introspectionClientId', env: 'SCIMD_INTROSPECTION_CLIENT_ID', flag: '--introspection-client-id', doc: "scimd's client id at the introspection endpoint (HTTP Basic, `client_secret_basic`)", defaultText: '(none)', parse: (r) => r.trim() || fail('must not be empty') },
   { key: 'introspectionClientSecret', env: 'SCIMD_INTROSPECTION_CLIENT_SECRET', flag: '--introspection-client-secret', secret: true, doc: "scimd's client secret at the introspection endpoint", defaultText: '(none)', parse: (r) => r || fail('must not be empty') },
   { key: 'introspectionCache', env: 'SCIMD_INTROSPECTION_CACHE', flag: '--introspection-cache', doc: "Longest time an `active` introspection answer is reused (never past the token's `exp`; 0 turns the cache off)", defaultText: '300s', parse: durationIn(0, 86400) },
-  { key: 'publicDocs', env: 'SCIMD_PUBLIC_DOCS', flag: '--public-docs', boolean: true, doc: '`/docs` and `/docs/json` without authentication; `false` puts them behind the configured auth', defaultText: 'true', parse: bool },
-  { key: 'publicDiscovery', env: 'SCIMD_PUBLIC_DISCOVERY', flag: '--public-discovery', boolean: true, doc: '`/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas` without authentication; `false` puts them behind it', defaultText: 'true', parse: bool },
+  { key: 'publicDocs', env: 'SCIMD_PUBLIC_DOCS', flag: '--public-docs', boolean: true, doc: '`/docs` and `/docs/json` without authentication; `false` puts them behind the configured auth', defaultText: 'true', parse: parseBool },
+  { key: 'publicDiscovery', env: 'SCIMD_PUBLIC_DISCOVERY', flag: '--public-discovery', boolean: true, doc: '`/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas` without authentication; `false` puts them behind it', defaultText: 'true', parse: parseBool },
   { key: 'authFailLimit', env: 'SCIMD_AUTH_FAIL_LIMIT', flag: '--auth-fail-limit', doc: 'Failed authentications one client address may make within the window before it is slowed down (0 turns the brake off)', defaultText: '10', parse: wholeNumber(0, 1_000_000) },
   { key: 'authFailWindow', env: 'SCIMD_AUTH_FAIL_WINDOW', flag: '--auth-fail-window', doc: 'An address is forgiven once it has had no failed authentication for this long', defaultText: '60s', parse: durationIn(1, 86400) },
   { key: 'authFailMaxBackoff', env: 'SCIMD_AUTH_FAIL_MAX_BACKOFF', flag: '--auth-fail-max-backoff', doc: 'Cap of the back-off (1 s, 2 s, 4 s, …) during which a braked address gets 429 with `Retry-After`', defaultText: '30s', parse: durationIn(1, 3600) },

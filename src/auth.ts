@@ -22,6 +22,8 @@ export interface Principal {
   subject: string
   /** the OAuth token's scopes (JWT and introspection modes) */
   scopes?: string[]
+  /** the verified claims (JWT) or introspection response (introspection): for /Me's SCIMD_ME_CLAIM; never logged */
+  claims?: Record<string, unknown>
 }
 
 export interface AuthConfig {
@@ -103,6 +105,7 @@ export function createAuthenticator(cfg: AuthConfig): Authenticator {
     mode,
     subject: String(c.sub ?? c.client_id ?? c.username ?? mode),
     scopes: scopesOf(c),
+    claims: c,
   })
 
   /** Bearer credentials: static tokens, then JWT, then introspection. Returns the principal or a failure. */

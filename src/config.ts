@@ -5,15 +5,17 @@
  */
 
 import { readFileSync } from 'node:fs'
+import { fail, oneOf, parseBool, parseSize, wholeNumber, type OptionSpec } from './options'
 import { AUTH_DEFAULTS, AUTH_OPTIONS, checkAuthSettings, type AuthSettings } from './auth-options'
 import { TOOLKIT_DEFAULTS, TOOLKIT_OPTIONS, type ToolkitSettings } from './toolkit/options'
+import { SCIM_DEFAULTS, SCIM_OPTIONS, type ScimSettings } from './scim-options'
 import { loadSchemaExtensions, type LoadedExtensions } from './scim/schema/extensions'
 import { defaultRegistry } from './scim/schema/registry'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 export type LogFormat = 'pretty' | 'json'
 
-export interface Config extends AuthSettings, ToolkitSettings {
+export interface Config extends AuthSettings, ToolkitSettings, ScimSettings {
   port: number
   host: string
   /** SQLite file path, or ':memory:'. */
@@ -33,6 +35,8 @@ export interface Config extends AuthSettings, ToolkitSettings {
   publicUrl?: string
   /** Seconds an issued pagination cursor (RFC 9865) stays valid. */
   cursorTtl: number
+  /** Days the change history is kept (0: no history). */
+  historyDays: number
   /** Custom schema extensions read from the SCIMD_SCHEMAS file at start-up (already checked against the built-in schemas). */
   schemaExtensions?: LoadedExtensions
 }
@@ -44,58 +48,10 @@ export class ConfigError extends Error {
   }
 }
 
-interface Option<K extends keyof Config> {
-  key: K
-  env: string
-  flag: string
-  secret?: boolean
-  /** a flag that takes no value (`--strict`); `--strict=false` still works */
-  boolean?: boolean
-  doc: string
-  defaultText: string
-  parse: (raw: string) => Config[K]
-}
+type Option = OptionSpec<Config>
 
-function fail(msg: string): never {
-  throw new Error(msg)
-}
-
-export function parseSize(raw: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i.exec(raw)
-  if (!m) fail(`expected a size such as 10485760, 512KiB or 10MiB, got '${raw}'`)
-  const unit = (m[2] ?? 'b').toLowerCase()
-  const mult = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1
-  const n = Math.floor(Number(m[1]) * mult)
-  if (n < 1) fail(`must be at least 1 byte, got '${raw}'`)
-  return n
-}
-
-function parseBool(raw: string): boolean {
-  const v = raw.trim().toLowerCase()
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true
-  if (['0', 'false', 'no', 'off', ''].includes(v)) return false
-  fail(`expected true or false, got '${raw}'`)
-}
-
-function parseInt10(min: number, max: number) {
-  return (raw: string) => {
-    if (!/^\s*\d+\s*$/.test(raw)) fail(`expected a whole number from ${min} to ${max}, got '${raw}'`)
-    const n = Number(raw)
-    if (n < min || n > max) fail(`expected a whole number from ${min} to ${max}, got '${raw}'`)
-    return n
-  }
-}
-
-function oneOf<T extends string>(...values: T[]) {
-  return (raw: string) => {
-    const v = raw.trim().toLowerCase() as T
-    if (!values.includes(v)) fail(`expected one of ${values.join(', ')}, got '${raw}'`)
-    return v
-  }
-}
-
-export const OPTIONS: Option<keyof Config>[] = [
-  { key: 'port', env: 'PORT', flag: '--port', doc: 'TCP port to listen on (0 picks a free port)', defaultText: '8080', parse: parseInt10(0, 65535) },
+export const OPTIONS: Option[] = [
+  { key: 'port', env: 'PORT', flag: '--port', doc: 'TCP port to listen on (0 picks a free port)', defaultText: '8080', parse: wholeNumber(0, 65535) },
   { key: 'host', env: 'HOST', flag: '--host', doc: 'Interface to listen on', defaultText: '0.0.0.0', parse: (r) => r.trim() || fail('must not be empty') },
   {
     key: 'databaseUrl',
@@ -161,7 +117,15 @@ export const OPTIONS: Option<keyof Config>[] = [
     flag: '--cursor-ttl',
     doc: 'Seconds a pagination cursor (RFC 9865 nextCursor/previousCursor) stays valid; advertised as cursorTimeout',
     defaultText: '3600',
-    parse: parseInt10(1, 31_536_000),
+    parse: wholeNumber(1, 31_536_000),
+  },
+  {
+    key: 'historyDays',
+    env: 'SCIMD_HISTORY_DAYS',
+    flag: '--history-days',
+    doc: 'Days the change history (every write, shown by /admin and `scimd history`) is kept; 0 turns it off',
+    defaultText: '30',
+    parse: wholeNumber(0, 36_500),
   },
   {
     key: 'publicUrl',
@@ -188,8 +152,9 @@ export const OPTIONS: Option<keyof Config>[] = [
     defaultText: '(none)',
     parse: parseSchemasFile,
   },
-  ...(AUTH_OPTIONS as Option<keyof Config>[]),
-  ...(TOOLKIT_OPTIONS as Option<keyof Config>[]),
+  ...(AUTH_OPTIONS as Option[]),
+  ...(TOOLKIT_OPTIONS as Option[]),
+  ...(SCIM_OPTIONS as Option[]),
 ]
 
 /** SCIMD_SCHEMAS: reads and checks the extension file now, so a bad file stops start-up with one line. */
@@ -242,7 +207,9 @@ export const DEFAULTS: Config = {
   sqliteMmap: 268435456,
   ...AUTH_DEFAULTS,
   ...TOOLKIT_DEFAULTS,
+  ...SCIM_DEFAULTS,
   cursorTtl: 3600,
+  historyDays: 30,
 }
 
 /**
@@ -290,6 +257,8 @@ export function parseConfig(
       problems.push(`${r.from}: ${o.secret ? msg.replace(r.value, '***') : msg}`)
     }
   }
+  // SCIMD_PROFILE decides strictness unless SCIMD_STRICT / --strict is given too (which then wins)
+  if (config.profile && !raw.has('strict')) config.strict = config.profile === 'strict'
   if (problems.length === 0) problems.push(...checkAuthSettings(config))
   if (problems.length) throw new ConfigError(problems)
   return { config, rest }
@@ -299,3 +268,5 @@ export function parseConfig(
 export function describeOptions(): string {
   return OPTIONS.map((o) => `  ${(o.flag + ' / ' + o.env).padEnd(44)} ${o.doc} (default: ${o.defaultText})`).join('\n')
 }
+
+export { parseSize }

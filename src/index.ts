@@ -21,9 +21,13 @@ Usage:
   scimd migrate [options]   create or upgrade the database, then exit
   scimd import FILE         import users, groups and memberships (JSON Lines or CSV; - = stdin)
   scimd export [--out F]    write users and groups as JSON Lines (the format import reads)
+  scimd history [--since 1h] [--until T] [--type User|Group] [--op OP] [--id ID] [--json]
+                            print the change history (every write) from the database
   scimd token [--sub S] [--scope 'a b'] [--ttl 1h] [--aud A] [--iss I] [--secret S]
                             print a signed test JWT (ES256 with the local key kept in the
                             database, or HS256 with --secret / SCIMD_JWT_SECRET)
+  scimd tenant add|list|rotate|rm ID
+                            manage tenants (/t/ID/scim/v2, own data and credentials)
   scimd --version           print the version
   scimd --help              this help; scimd COMMAND --help for one command
 
@@ -143,6 +147,20 @@ async function main(argv: string[]) {
     const { importMain, exportMain } = await import('./cli/data')
     const io = { out: (s: string) => void process.stdout.write(s), err: (s: string) => void process.stderr.write(s), isTTY: Boolean(process.stderr.isTTY) }
     process.exitCode = await (cmd === 'import' ? importMain : exportMain)(config, args, io)
+    return
+  }
+  if (cmd === 'history') {
+    const args: string[] = []
+    const config = loadConfig(rest, args)
+    const { historyMain } = await import('./cli/history')
+    process.exitCode = historyMain(config, args, { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s), isTTY: Boolean(process.stdout.isTTY) })
+    return
+  }
+  if (cmd === 'tenant') {
+    const args: string[] = []
+    const config = loadConfig(rest, args)
+    const { tenantMain } = await import('./cli/tenant')
+    process.exitCode = tenantMain(config, args, { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) })
     return
   }
   die(`scimd: unknown command '${cmd}' (see scimd --help)`)

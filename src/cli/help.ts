@@ -1,5 +1,7 @@
 /** `scimd <command> --help`: one text per command. The options shared by all commands are appended by index.ts. */
 import { CSV_COLUMNS } from './records'
+import { HISTORY_HELP } from './history'
+import { TENANT_HELP } from './tenant'
 
 const csvColumns = () =>
   Object.entries(CSV_COLUMNS)
@@ -7,6 +9,8 @@ const csvColumns = () =>
     .join('\n')
 
 export const COMMAND_HELP: Record<string, () => string> = {
+  history: () => HISTORY_HELP,
+  tenant: () => TENANT_HELP,
   serve: () => `Usage: scimd [serve] [options]
 
 Starts the SCIM server (the default command). Applies pending database migrations first. Stops cleanly on

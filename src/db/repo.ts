@@ -4,6 +4,7 @@
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm'
 import type { Db } from './client'
+import { cachedAll, cachedRun } from './statements'
 import { counters, groupMembers, groups, settings, users } from './schema'
 
 export type Kind = 'User' | 'Group'
@@ -199,18 +200,21 @@ const idOrderTenant = (tenant: string) => sql`+r.tenant_id = ${tenant}`
 export function listResources(db: Db, tenant: string, kind: Kind, q: ListQuery): { total: number; rows: StoredResource[] } {
   const tn = sql.raw(tableName(kind))
   const cond = q.where ? sql`r.tenant_id = ${tenant} and (${q.where})` : sql`r.tenant_id = ${tenant}`
-  const total = q.where
-    ? (db.all<{ n: number }>(sql`select count(*) as n from ${tn} r where ${cond}`)[0]?.n ?? 0)
-    : countAll(db, tenant, kind)
-  if (q.limit <= 0) return { total, rows: [] }
+  const count = () =>
+    q.where ? (cachedAll<{ n: number }>(db, sql`select count(*) as n from ${tn} r where ${cond}`)[0]?.n ?? 0) : countAll(db, tenant, kind)
+  if (q.limit <= 0) return { total: count(), rows: [] }
   const dir = sql.raw(q.descending ? 'desc' : 'asc')
   // RFC 7644 §3.4.2.3: missing values sort last ascending, first descending; ties broken by id so pages are stable.
   // Written as NULLS LAST/FIRST (not `x is null, x`) so that an index on the sort column serves the ORDER BY.
   const order = q.orderBy ? sql`${q.orderBy} ${dir} ${nullsPlace(Boolean(q.descending))}, r.id ${dir}` : sql`r.id asc`
   const where = q.where || q.orderBy ? cond : idOrderTenant(tenant)
-  const rows = db.all<{ id: string; version: number; created: string; last_modified: string; data: string }>(
+  const rows = cachedAll<{ id: string; version: number; created: string; last_modified: string; data: string }>(
+    db,
     sql`select r.id, r.version, r.created, r.last_modified, r.data from ${tn} r where ${where} order by ${order} limit ${q.limit} offset ${q.offset}`,
   )
+  // A page that is not full ends the matches, so their number is known without a count query (Okta's and Entra's
+  // look-ups by userName, externalId or displayName always end here). An empty page past the first proves nothing.
+  const total = rows.length < q.limit && (q.offset === 0 || rows.length > 0) ? q.offset + rows.length : count()
   return {
     total,
     rows: rows.map((r) => ({ id: r.id, version: r.version, created: r.created, lastModified: r.last_modified, data: JSON.parse(r.data) })),
@@ -266,7 +270,7 @@ export function countParts(db: Db, tenant: string, parts: QueryPart[]): number {
   let n = 0
   for (const part of parts) {
     n += part.where
-      ? (db.all<{ n: number }>(sql`select count(*) as n from ${sql.raw(tableName(part.kind))} r where ${partCond(tenant, part)}`)[0]?.n ?? 0)
+      ? (cachedAll<{ n: number }>(db, sql`select count(*) as n from ${sql.raw(tableName(part.kind))} r where ${partCond(tenant, part)}`)[0]?.n ?? 0)
       : countAll(db, tenant, part.kind)
   }
   return n
@@ -291,7 +295,7 @@ export function listAcross(
   const arms = parts.map(
     (p) => sql`select * from (${armSelect(tenant, p)} order by ${order(p.orderBy ? sql`(${p.orderBy})` : sql`null`, sql`r.id`)} limit ${cap})`,
   )
-  const rows = db.all<RawRow>(
+  const rows = cachedAll<RawRow>(db, 
     sql`select * from (${sql.join(arms, sql` union all `)}) order by ${order(sql`sk`, sql`id`)} limit ${q.limit} offset ${q.offset}`,
   )
   return rows.map(toPageRow)
@@ -354,7 +358,7 @@ export function seekPage(
             live.map((a) => sql`select * from (${a})`),
             sql` union all `,
           )}) order by ${seg === 'value' ? sql`sk ${dir}, id ${dir}` : sql`id ${dir}`} limit ${need}`
-    for (const r of db.all<RawRow>(merged)) out.push(toPageRow(r))
+    for (const r of cachedAll<RawRow>(db, merged)) out.push(toPageRow(r))
   }
   return out
 }
@@ -362,7 +366,7 @@ export function seekPage(
 // ── members ──────────────────────────────────────────────────────────────────────────────────────────────
 
 export function listMembers(db: Db, groupId: string): MemberRow[] {
-  return db.all<MemberRow>(sql`
+  return cachedAll<MemberRow>(db, sql`
     select m.member_id as memberId, m.member_type as memberType,
       coalesce(json_extract(u.data, '$.displayName'), json_extract(u.data, '$.userName'), json_extract(g.data, '$.displayName')) as display
     from group_members m
@@ -382,52 +386,68 @@ export function groupsOfMember(db: Db, tenant: string, memberId: string): { id: 
   return p.inAnyGroup.get(memberId) ? p.groupsOf.all(memberId, tenant) : []
 }
 
-/** Adds members, skipping ones already present. Returns how many rows were inserted. */
-export function addMembers(db: Db, groupId: string, members: { id: string; type: Kind }[]): number {
+/**
+ * Adds members, skipping ones already present. Returns how many rows were inserted; `out` (the change history)
+ * receives the ids actually inserted.
+ */
+export function addMembers(db: Db, groupId: string, members: { id: string; type: Kind }[], out?: string[]): number {
   if (members.length === 0) return 0
   let n = 0
   for (let i = 0; i < members.length; i += 300) {
     const chunk = members.slice(i, i + 300)
-    const res = db
+    const q = db
       .insert(groupMembers)
       .values(chunk.map((m) => ({ groupId, memberId: m.id, memberType: m.type })))
       .onConflictDoNothing()
-      .run()
-    n += (res as unknown as { changes: number }).changes
+    if (out) {
+      const rows = q.returning({ id: groupMembers.memberId }).all()
+      for (const r of rows) out.push(r.id)
+      n += rows.length
+    } else n += (q.run() as unknown as { changes: number }).changes
   }
   return n
 }
 
-export function removeMembers(db: Db, groupId: string, memberIds: string[]): number {
+/** Runs a delete; with `out`, as DELETE … RETURNING member_id, collecting the removed ids. */
+function deleteMembers(db: Db, stmt: SQL, out?: string[]): number {
+  if (!out) return cachedRun(db, stmt).changes
+  const rows = cachedAll<{ id: string }>(db, sql`${stmt} returning member_id as id`)
+  for (const r of rows) out.push(r.id)
+  return rows.length
+}
+
+export function removeMembers(db: Db, groupId: string, memberIds: string[], out?: string[]): number {
   let n = 0
   for (let i = 0; i < memberIds.length; i += 500) {
     const chunk = memberIds.slice(i, i + 500)
-    const res = db.run(
+    n += deleteMembers(
+      db,
       sql`delete from group_members where group_id = ${groupId} and member_id in (${sql.join(
         chunk.map((c) => sql`${c}`),
         sql`, `,
       )})`,
+      out,
     )
-    n += (res as unknown as { changes: number }).changes
   }
   return n
 }
 
 /** Removes the members matching a condition over (member_id, member_type, display); all when `where` is absent. */
-export function removeMembersWhere(db: Db, groupId: string, where?: SQL): number {
-  const res = db.run(
+export function removeMembersWhere(db: Db, groupId: string, where?: SQL, out?: string[]): number {
+  return deleteMembers(
+    db,
     where
       ? sql`delete from group_members as m where m.group_id = ${groupId} and (${where})`
       : sql`delete from group_members where group_id = ${groupId}`,
+    out,
   )
-  return (res as unknown as { changes: number }).changes
 }
 
 /** Which of these ids exist in the tenant, and as what (one query, however many ids). */
 export function resolveMemberIds(db: Db, tenant: string, ids: string[]): Map<string, Kind> {
   const found = new Map<string, Kind>()
   if (ids.length === 0) return found
-  const rows = db.all<{ id: string; kind: Kind | null }>(sql`
+  const rows = cachedAll<{ id: string; kind: Kind | null }>(db, sql`
     select j.value as id, case when u.id is not null then 'User' when g.id is not null then 'Group' end as kind
     from json_each(${JSON.stringify(ids)}) j
     left join users u on u.id = j.value and u.tenant_id = ${tenant}
@@ -538,4 +558,118 @@ export function bulk(db: Db) {
     /** Every (member, group, group displayName) of the tenant, ordered by member. */
     memberships: (tenant: string) => s.memberships.iterate(tenant),
   }
+}
+
+// ── change history (issue 10) ──────────────────────────────────────────────────────────────────────────────
+// Written by the services inside the write's transaction (src/resources/history.ts); read by /admin and
+// `scimd history`; pruned by age in small batches.
+
+export interface HistoryRow {
+  seq: number
+  tenant: string
+  time: string
+  op: string
+  resourceType: string
+  resourceId: string
+  requestId: string | null
+  principal: string | null
+  /** JSON text */
+  before: string | null
+  after: string | null
+  changed: string | null
+  members: string | null
+}
+
+export interface HistoryQuery {
+  tenant?: string
+  resourceId?: string
+  resourceType?: string
+  op?: string[]
+  /** ISO times, inclusive since, exclusive until */
+  since?: string
+  until?: string
+  /** newest first (default) or oldest first */
+  ascending?: boolean
+  offset: number
+  limit: number
+}
+
+const HISTORY_COLUMNS = sql.raw(
+  'seq, tenant_id as tenant, time, op, resource_type as resourceType, resource_id as resourceId, request_id as requestId, principal, before, after, changed, members',
+)
+
+function makeHistory(db: Db) {
+  const c = db.$client
+  return {
+    insert: c.prepare(
+      `insert into history (tenant_id, time, op, resource_type, resource_id, request_id, principal, before, after, changed, members)
+       values ($tenant, $time, $op, $resourceType, $resourceId, $requestId, $principal, $before, $after, $changed, $members)`,
+    ),
+    prune: c.prepare<unknown, [string, number]>(
+      'delete from history where seq in (select seq from history where time < ? order by time limit ?)',
+    ),
+  }
+}
+const historyCache = new WeakMap<Db, ReturnType<typeof makeHistory>>()
+function historyStatements(db: Db) {
+  let h = historyCache.get(db)
+  if (!h) historyCache.set(db, (h = makeHistory(db)))
+  return h
+}
+
+export function insertHistory(db: Db, row: Omit<HistoryRow, 'seq'>): void {
+  historyStatements(db).insert.run({
+    tenant: row.tenant,
+    time: row.time,
+    op: row.op,
+    resourceType: row.resourceType,
+    resourceId: row.resourceId,
+    requestId: row.requestId,
+    principal: row.principal,
+    before: row.before,
+    after: row.after,
+    changed: row.changed,
+    members: row.members,
+  })
+}
+
+/** A page of history rows (newest first unless `ascending`) and how many match. */
+export function listHistory(db: Db, q: HistoryQuery): { total: number; rows: HistoryRow[] } {
+  const conds: SQL[] = []
+  if (q.tenant !== undefined) conds.push(sql`tenant_id = ${q.tenant}`)
+  if (q.resourceId !== undefined) conds.push(sql`resource_id = ${q.resourceId}`)
+  if (q.resourceType !== undefined) conds.push(sql`resource_type = ${q.resourceType}`)
+  if (q.op?.length) conds.push(sql`op in (${sql.join(q.op.map((o) => sql`${o}`), sql`, `)})`)
+  if (q.since !== undefined) conds.push(sql`time >= ${q.since}`)
+  if (q.until !== undefined) conds.push(sql`time < ${q.until}`)
+  const where = conds.length ? sql`where ${sql.join(conds, sql` and `)}` : sql``
+  const total = cachedAll<{ n: number }>(db, sql`select count(*) as n from history ${where}`)[0]?.n ?? 0
+  if (q.limit <= 0) return { total, rows: [] }
+  const dir = sql.raw(q.ascending ? 'asc' : 'desc')
+  const rows = cachedAll<HistoryRow>(db, sql`select ${HISTORY_COLUMNS} from history ${where} order by seq ${dir} limit ${q.limit} offset ${q.offset}`)
+  return { total, rows }
+}
+
+/** Deletes up to `batch` rows older than `before` (ISO time); returns how many went. */
+export function pruneHistory(db: Db, before: string, batch: number): number {
+  return (historyStatements(db).prune.run(before, batch) as unknown as { changes: number }).changes
+}
+
+/** A page of a group's members (in insertion order) and how many it has: the admin console's view of big groups. */
+export function membersPage(db: Db, groupId: string, offset: number, limit: number): { total: number; rows: MemberRow[] } {
+  const total = db.all<{ n: number }>(sql`select count(*) as n from group_members where group_id = ${groupId}`)[0]?.n ?? 0
+  const rows = db.all<MemberRow>(sql`
+    select m.member_id as memberId, m.member_type as memberType,
+      coalesce(json_extract(u.data, '$.displayName'), json_extract(u.data, '$.userName'), json_extract(g.data, '$.displayName')) as display
+    from group_members m
+    left join users u on m.member_type = 'User' and u.id = m.member_id
+    left join groups g on m.member_type = 'Group' and g.id = m.member_id
+    where m.group_id = ${groupId}
+    order by m.rowid limit ${limit} offset ${offset}`)
+  return { total, rows }
+}
+
+/** Which resource type holds this id in the tenant, if any. */
+export function kindOf(db: Db, tenant: string, id: string): Kind | undefined {
+  return resolveMemberIds(db, tenant, [id]).get(id)
 }

@@ -84,3 +84,50 @@ export const settings = sqliteTable('settings', {
     .notNull()
     .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
 })
+
+/**
+ * The change history (issue 10): one row per write to a user or group, written inside the write's transaction.
+ * op: create | replace | patch | delete | member_add | member_remove. `before`/`after` are the stored attributes
+ * (never a password: the stored data never holds one); `changed` the top-level attributes that differ (JSON array);
+ * `members` for member_add/member_remove: {"count": n, "ids": [first 100…], "truncated": bool}.
+ * Pruned by age (SCIMD_HISTORY_DAYS) in small batches: history_time_idx.
+ */
+export const history = sqliteTable(
+  'history',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    tenantId: text('tenant_id').notNull(),
+    time: text('time').notNull(),
+    op: text('op').notNull(),
+    resourceType: text('resource_type').notNull(),
+    resourceId: text('resource_id').notNull(),
+    requestId: text('request_id'),
+    principal: text('principal'),
+    before: text('before'),
+    after: text('after'),
+    changed: text('changed'),
+    members: text('members'),
+  },
+  (t) => [
+    index('history_tenant_resource_idx').on(t.tenantId, t.resourceId, t.seq),
+    index('history_tenant_time_idx').on(t.tenantId, t.time),
+    index('history_time_idx').on(t.time),
+  ],
+)
+
+/**
+ * Named tenants (issue 9): each has its own base path /t/{id}/scim/v2, its own users and groups (their tenant_id),
+ * its own credentials and an optional IdP profile. Secrets are stored as SHA-256 hex digests only (the token and
+ * the Basic password are random 256-bit values scimd generates, so an unsalted digest is enough); they are shown
+ * once, when created or rotated. The default tenant is not a row: it uses the server's own credentials.
+ */
+export const tenants = sqliteTable('tenants', {
+  id: text('id').primaryKey(),
+  created: text('created').notNull(),
+  /** okta | entra | strict; null = the server's profile */
+  profile: text('profile'),
+  tokenHash: text('token_hash'),
+  basicUser: text('basic_user'),
+  basicPasswordHash: text('basic_password_hash'),
+  rotated: text('rotated'),
+})

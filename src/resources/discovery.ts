@@ -7,6 +7,11 @@ import { notFound } from '../scim/errors'
 import { listResponse } from '../scim/list'
 import type { ResourceTypeDef, SchemaDef } from '../scim/schema/types'
 import type { Origin } from './service'
+import { bulkLimits } from './bulk-routes'
+import { scopeProfile } from '../tenants/router'
+
+/** Vendor extension of ServiceProviderConfig naming the IdP profile in force (README: IdP profiles). */
+export const PROFILE_URN = 'urn:scimd:params:scim:schemas:extension:profile:1.0'
 
 /** RFC 7643 §5 authenticationSchemes entries, one per configured mode. */
 const AUTH_SCHEME: Record<AuthMode, { type: string; name: string; description: string; specUri: string }> = {
@@ -39,11 +44,12 @@ const AUTH_SCHEME: Record<AuthMode, { type: string; name: string; description: s
 export function serviceProviderConfig(ctx: AppContext, o: Origin) {
   const baseUrl = o.baseUrl
   const schemes = ctx.auth.schemes.map((s, i) => ({ ...AUTH_SCHEME[s], ...(i === 0 ? { primary: true } : {}) }))
+  const bulk = bulkLimits(ctx.config)
   return {
-    schemas: [URN.serviceProviderConfig],
+    schemas: [URN.serviceProviderConfig, PROFILE_URN],
     documentationUri: `${o.origin}/docs`,
     patch: { supported: true },
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    bulk: { supported: bulk.maxOperations > 0, maxOperations: bulk.maxOperations, maxPayloadSize: bulk.maxPayloadSize },
     filter: { supported: true, maxResults: LIMITS.maxResults },
     changePassword: { supported: true },
     sort: { supported: true },
@@ -58,6 +64,8 @@ export function serviceProviderConfig(ctx: AppContext, o: Origin) {
     },
     etag: { supported: true },
     authenticationSchemes: schemes,
+    // the IdP profile in force (SCIMD_PROFILE, SCIMD_STRICT, a tenant's override): a vendor extension, no nulls
+    [PROFILE_URN]: { profile: scopeProfile(ctx.config), strict: ctx.deps.strict },
     meta: { resourceType: 'ServiceProviderConfig', location: `${baseUrl}/ServiceProviderConfig` },
   }
 }

@@ -9,6 +9,7 @@ import type { Filter } from '../scim/filter/ast'
 import { memberFilterToSql } from '../db/filter-sql'
 import { applyPatch, parsePatchRequest, type ExternalOp } from '../scim/patch'
 import { validateResource } from '../scim/schema/validate'
+import { MemberDelta, recordMembers, recordWrite } from './history'
 import { checkIfMatch, columnsOf, getStored, normaliseMembers, resolveMembers, resourceType, uniqueUserName, type ServiceDeps } from './service'
 
 /** Ids named by a filter made only of `value eq "…"` joined with `or`; undefined for anything else. */
@@ -23,33 +24,40 @@ function idsOfValueFilter(f: Filter): string[] | undefined {
   return undefined
 }
 
-function applyMemberOp(deps: ServiceDeps, groupId: string, op: ExternalOp): void {
+/** Applies one member operation; `delta` collects the member ids actually added and removed (the history). */
+export function applyMemberOp(deps: ServiceDeps, groupId: string, op: ExternalOp, delta?: MemberDelta): void {
   const db = deps.db
+  const added: string[] | undefined = delta ? [] : undefined
+  const removed: string[] | undefined = delta ? [] : undefined
   switch (op.op) {
     case 'add':
-      repo.addMembers(db, groupId, resolveMembers(deps, groupId, normaliseMembers(op.values ?? [], deps.strict)))
-      return
+      repo.addMembers(db, groupId, resolveMembers(deps, groupId, normaliseMembers(op.values ?? [], deps.strict)), added)
+      break
     case 'replace': {
       const rows = resolveMembers(deps, groupId, normaliseMembers(op.values ?? [], deps.strict))
-      repo.removeMembersWhere(db, groupId)
-      repo.addMembers(db, groupId, rows)
-      return
+      repo.removeMembersWhere(db, groupId, undefined, removed)
+      repo.addMembers(db, groupId, rows, added)
+      break
     }
     case 'remove': {
       if (op.values) {
-        repo.removeMembers(db, groupId, normaliseMembers(op.values, deps.strict).map((m) => m.value))
-        return
+        repo.removeMembers(db, groupId, normaliseMembers(op.values, deps.strict).map((m) => m.value), removed)
+        break
       }
       if (!op.filter) {
-        repo.removeMembersWhere(db, groupId)
-        return
+        repo.removeMembersWhere(db, groupId, undefined, removed)
+        break
       }
       const ids = idsOfValueFilter(op.filter)
-      if (ids) repo.removeMembers(db, groupId, ids)
+      if (ids) repo.removeMembers(db, groupId, ids, removed)
       // any other member filter (type, display, and/or/not): a condition over the member rows
-      else repo.removeMembersWhere(db, groupId, memberFilterToSql({ registry: deps.registry, rt: resourceType(deps, 'Group'), strict: deps.strict }, op.filter))
-      return
+      else repo.removeMembersWhere(db, groupId, memberFilterToSql({ registry: deps.registry, rt: resourceType(deps, 'Group'), strict: deps.strict }, op.filter), removed)
+      break
     }
+  }
+  if (delta) {
+    delta.remove(removed!)
+    delta.add(added!)
   }
 }
 
@@ -79,7 +87,11 @@ export function patchResource(deps: ServiceDeps, kind: Kind, id: string, body: u
       const cols = columnsOf(kind, data)
       if (kind === 'User') uniqueUserName(deps, (cols as repo.UserColumns).userNameKey, id)
       repo.updateResource(deps.db, deps.tenant, kind, next, passwordHash === undefined ? cols : { ...cols, passwordHash })
-      for (const op of external) applyMemberOp(deps, id, op)
+      const delta = new MemberDelta()
+      for (const op of external) applyMemberOp(deps, id, op, deps.history === false ? undefined : delta)
+      // a PATCH that only changed membership is told by its member rows alone
+      if (delta.empty || JSON.stringify(current.data) !== JSON.stringify(data)) recordWrite(deps, 'patch', kind, id, current, next)
+      recordMembers(deps, id, delta)
       return next
     },
     { behavior: 'immediate' },

@@ -64,6 +64,9 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
     )
   }
 
+  /** the dependencies of a write: who and which request, for the change history */
+  const writer = (request: Request): svc.ServiceDeps => ({ ...deps, audit: ctx.audit(request) })
+
   const withEtag = (set: { headers: Record<string, any> }, version: number) => {
     set.headers['etag'] = svc.etagOf(version)
   }
@@ -73,7 +76,7 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
       endpoint,
       async ({ request, body, set }) => {
         const url = new URL(request.url)
-        const stored = await svc.createResource(deps, kind, body)
+        const stored = await svc.createResource(writer(request), kind, body)
         set.status = 201
         set.headers['location'] = `${ctx.origin(request).baseUrl}${endpoint}/${stored.id}`
         withEtag(set, stored.version)
@@ -140,7 +143,7 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
     .put(
       endpoint + '/:id',
       async ({ request, params, body, set }) => {
-        const stored = await svc.replaceResource(deps, kind, params.id, body, request.headers.get('if-match'))
+        const stored = await svc.replaceResource(writer(request), kind, params.id, body, request.headers.get('if-match'))
         withEtag(set, stored.version)
         return present(request, stored, projectionOf(new URL(request.url)))
       },
@@ -149,7 +152,7 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
     .patch(
       endpoint + '/:id',
       ({ request, params, body, set }) => {
-        const stored = patchResource(deps, kind, params.id, body, request.headers.get('if-match'))
+        const stored = patchResource(writer(request), kind, params.id, body, request.headers.get('if-match'))
         withEtag(set, stored.version)
         return present(request, stored, projectionOf(new URL(request.url)))
       },
@@ -158,7 +161,7 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
     .delete(
       endpoint + '/:id',
       ({ request, params, set }) => {
-        svc.deleteResource(deps, kind, params.id, request.headers.get('if-match'))
+        svc.deleteResource(writer(request), kind, params.id, request.headers.get('if-match'))
         set.status = 204
         return undefined
       },

@@ -11,6 +11,7 @@ import type { SchemaRegistry } from '../scim/schema/registry'
 import type { ResourceTypeDef } from '../scim/schema/types'
 import { checkImmutable, validateResource } from '../scim/schema/validate'
 import { foldKey } from '../scim/text'
+import { MemberDelta, recordMembers, recordWrite, type Audit } from './history'
 
 export interface ServiceDeps {
   db: Db
@@ -18,6 +19,10 @@ export interface ServiceDeps {
   strict: boolean
   tenant: string
   now: () => Date
+  /** the change history is kept (false when SCIMD_HISTORY_DAYS=0); default true */
+  history?: boolean
+  /** who and which request caused the writes (made per request by the routes; src/resources/history.ts) */
+  audit?: Audit
 }
 
 /** Where resources live on the wire: for meta.location and member $ref. */
@@ -142,7 +147,14 @@ export async function createResource(deps: ServiceDeps, kind: Kind, body: unknow
         repo.insertUser(deps.db, deps.tenant, stored, { ...cols, passwordHash: passwordHash ?? null })
       } else {
         repo.insertGroup(deps.db, deps.tenant, stored, groupColumns(data))
-        if (members?.length) repo.addMembers(deps.db, stored.id, resolveMembers(deps, stored.id, members))
+      }
+      recordWrite(deps, 'create', kind, stored.id, undefined, stored)
+      if (kind === 'Group' && members?.length) {
+        const added: string[] = []
+        repo.addMembers(deps.db, stored.id, resolveMembers(deps, stored.id, members), added)
+        const delta = new MemberDelta()
+        delta.add(added)
+        recordMembers(deps, stored.id, delta)
       }
       return stored
     },
@@ -196,9 +208,20 @@ export async function replaceResource(
       } else {
         repo.updateResource(deps.db, deps.tenant, kind, next, groupColumns(data))
         // PUT replaces membership (Okta's custom apps send the full list); absent members means none
-        repo.removeMembersWhere(deps.db, id)
-        if (members?.length) repo.addMembers(deps.db, id, resolveMembers(deps, id, members))
+        const track = deps.history !== false // collecting the ids costs a little: only for the history
+        const removed: string[] | undefined = track ? [] : undefined
+        const added: string[] | undefined = track ? [] : undefined
+        repo.removeMembersWhere(deps.db, id, undefined, removed)
+        if (members?.length) repo.addMembers(deps.db, id, resolveMembers(deps, id, members), added)
+        const delta = new MemberDelta()
+        delta.remove(removed ?? [])
+        delta.add(added ?? [])
+        // a PUT that only changed membership is told by its member rows alone
+        if (delta.empty || JSON.stringify(current.data) !== JSON.stringify(data)) recordWrite(deps, 'replace', kind, id, current, next)
+        recordMembers(deps, id, delta)
+        return next
       }
+      recordWrite(deps, 'replace', kind, id, current, next)
       return next
     },
     { behavior: 'immediate' },
@@ -212,8 +235,15 @@ export function deleteResource(deps: ServiceDeps, kind: Kind, id: string, ifMatc
       checkIfMatch(ifMatch, current)
       // the groups that listed it change too: a new version, so their ETags (If-None-Match) do not go stale
       const ts = nowIso(deps)
-      for (const g of repo.groupsOfMember(deps.db, deps.tenant, id)) repo.touchResource(deps.db, deps.tenant, 'Group', g.id, ts)
+      const listedIn = repo.groupsOfMember(deps.db, deps.tenant, id)
+      for (const g of listedIn) repo.touchResource(deps.db, deps.tenant, 'Group', g.id, ts)
       repo.deleteResource(deps.db, deps.tenant, kind, id)
+      recordWrite(deps, 'delete', kind, id, current, undefined)
+      for (const g of listedIn) {
+        const delta = new MemberDelta()
+        delta.remove([id])
+        recordMembers(deps, g.id, delta)
+      }
     },
     { behavior: 'immediate' },
   )

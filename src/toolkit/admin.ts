@@ -79,13 +79,53 @@ const doc = (summary: string, description?: string, extra: Record<string, unknow
   ...extra,
 })
 
+/**
+ * The admin authentication shared by every /admin route (the console's own, the directory's, …): the bearer
+ * SCIMD_ADMIN_TOKEN or a session cookie from POST /admin/login. One per app (the sessions live here).
+ */
+export interface AdminAuth {
+  /** throws the 401 SCIM error unless the request carries the admin token or a live session */
+  guard(request: Request): void
+  sessions: Sessions
+  unauthorized(detail?: string): ScimError
+}
+
+export function createAdminAuth(token: string): AdminAuth {
+  const sessions = new Sessions()
+  const unauthorized = (detail = 'Admin authentication required: Authorization: Bearer <SCIMD_ADMIN_TOKEN>, or log in at /admin') =>
+    new ScimError(401, detail, undefined, { 'www-authenticate': 'Bearer realm="scimd-admin"' })
+  const authorized = (request: Request): boolean => {
+    const h = request.headers.get('authorization')
+    if (h) {
+      const sp = h.indexOf(' ')
+      return sp > 0 && h.slice(0, sp).toLowerCase() === 'bearer' && safeEqual(h.slice(sp + 1).trim(), token)
+    }
+    const sid = cookieOf(request, SESSION_COOKIE)
+    return sid !== undefined && sessions.valid(sid)
+  }
+  return {
+    sessions,
+    unauthorized,
+    guard(request) {
+      if (!authorized(request)) throw unauthorized()
+    },
+  }
+}
+
+/** The admin doc fields (tag Admin, admin security) for the routes of other files. */
+export const adminDoc = (summary: string, description?: string, extra: Record<string, unknown> = {}) => doc(summary, description, extra)
+
 export interface AdminOptions {
   adminToken?: string
+  /** shared with the other /admin route groups; made here when absent */
+  auth?: AdminAuth
   maxBody: number
   log: Logger
   toolkit: Toolkit
   /** whether the site is served over https (the session cookie then gets Secure) */
   secureCookie?: (request: Request) => boolean
+  /** whether a named tenant exists (?tenant= of /admin/chaos); default: any name */
+  tenantExists?: (id: string) => boolean
 }
 
 export function adminRoutes(o: AdminOptions) {
@@ -97,25 +137,15 @@ export function adminRoutes(o: AdminOptions) {
     }
     return app.all('/admin', off, { detail: { hide: true } }).all('/admin/*', off, { detail: { hide: true } })
   }
-  const sessions = new Sessions()
+  const { sessions, unauthorized, guard } = o.auth ?? createAdminAuth(token)
   const { toolkit } = o
   const inspector = toolkit.inspector
   let streams = 0
-
-  const unauthorized = (detail = 'Admin authentication required: Authorization: Bearer <SCIMD_ADMIN_TOKEN>, or log in at /admin') =>
-    new ScimError(401, detail, undefined, { 'www-authenticate': 'Bearer realm="scimd-admin"' })
-
-  const authorized = (request: Request): boolean => {
-    const h = request.headers.get('authorization')
-    if (h) {
-      const sp = h.indexOf(' ')
-      return sp > 0 && h.slice(0, sp).toLowerCase() === 'bearer' && safeEqual(h.slice(sp + 1).trim(), token)
-    }
-    const sid = cookieOf(request, SESSION_COOKIE)
-    return sid !== undefined && sessions.valid(sid)
-  }
-  const guard = (request: Request) => {
-    if (!authorized(request)) throw unauthorized()
+  /** ?tenant=acme: that tenant's own latency and fault rules (issue 9); absent or 'default': the server's */
+  const chaosOf = (request: Request) => {
+    const tenant = new URL(request.url).searchParams.get('tenant') || 'default'
+    if (tenant !== 'default' && o.tenantExists && !o.tenantExists(tenant)) throw notFound(`Tenant '${tenant.slice(0, 64)}' not found`)
+    return toolkit.chaosFor(tenant, true)!
   }
 
   const asset = (body: string, type: string) => () =>
@@ -172,7 +202,7 @@ export function adminRoutes(o: AdminOptions) {
       '/admin/chaos',
       ({ request }) => {
         guard(request)
-        return json(toolkit.chaos.toJSON())
+        return json(chaosOf(request).toJSON())
       },
       { detail: doc('Current latency and fault rules', 'delay (SCIMD_DELAY), delayRules (SCIMD_DELAY_RULES), faults (SCIMD_FAULTS) as rule text, the PRNG seed, and the parsed rules (with how many requests each fault rule has seen).') },
     )
@@ -180,14 +210,15 @@ export function adminRoutes(o: AdminOptions) {
       '/admin/chaos',
       ({ request, body }) => {
         guard(request)
+        const chaos = chaosOf(request)
         try {
-          toolkit.chaos.set(parseChaosInput(body))
+          chaos.set(parseChaosInput(body))
         } catch (e) {
           if (e instanceof ChaosInputError) throw invalidValue(e.message)
           throw e
         }
-        o.log.info('chaos rules changed', { delay: toolkit.chaos.toJSON().delay, delayRules: toolkit.chaos.settings.delayRules.length, faults: toolkit.chaos.settings.faults.length })
-        return json(toolkit.chaos.toJSON())
+        o.log.info('chaos rules changed', { tenant: new URL(request.url).searchParams.get('tenant') ?? 'default', delay: chaos.toJSON().delay, delayRules: chaos.settings.delayRules.length, faults: chaos.settings.faults.length })
+        return json(chaos.toJSON())
       },
       {
         detail: doc(
@@ -209,6 +240,7 @@ export function adminRoutes(o: AdminOptions) {
           method: q.get('method') || undefined,
           path: q.get('path') || undefined,
           status: q.get('status') || undefined,
+          tenant: q.get('tenant') || undefined,
           limit: limit === null ? 100 : Number(limit),
           after: after === null ? undefined : Number(after),
         })

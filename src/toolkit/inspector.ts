@@ -38,6 +38,8 @@ export interface Exchange {
   /** the principal's non-secret label (Basic user, "token #1", a JWT's sub) */
   authSubject?: string
   tenant: string
+  /** the IdP profile the request was handled with (SCIMD_PROFILE, SCIMD_STRICT or the tenant's override) */
+  profile?: string
   resource?: { type: 'User' | 'Group'; id: string }
   before?: unknown
   after?: unknown
@@ -62,6 +64,8 @@ export interface ExchangeFilter {
   status?: string
   /** only entries after this seq */
   after?: number
+  /** only this tenant's entries ('default' for /scim/v2) */
+  tenant?: string
   limit?: number
 }
 
@@ -118,6 +122,7 @@ export class Inspector {
       if (!e) break
       if (f.after !== undefined && e.seq <= f.after) break
       if (method && e.method !== method) continue
+      if (f.tenant !== undefined && e.tenant !== f.tenant) continue
       if (f.path) {
         const p = e.url
         if (f.path.includes('*') ? !textMatches(f.path.startsWith('*') ? f.path : '*' + f.path, e.path) : !p.toLowerCase().includes(f.path.toLowerCase())) continue

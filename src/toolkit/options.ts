@@ -4,6 +4,7 @@
  */
 import { parseDelayRules, parseDuration, type DelayRule, type Duration } from './rules'
 import { parseFaultRules, type FaultRule } from './faults'
+import { fail, wholeNumber, type OptionSpec } from '../options'
 
 export interface ToolkitSettings {
   /** SCIMD_DELAY: delay of every SCIM request no delay rule matches */
@@ -22,21 +23,7 @@ export interface ToolkitSettings {
 
 export const TOOLKIT_DEFAULTS: ToolkitSettings = { delayRules: [], faults: [], inspectSize: 500 }
 
-interface ToolkitOption {
-  key: keyof ToolkitSettings
-  env: string
-  flag: string
-  secret?: boolean
-  doc: string
-  defaultText: string
-  parse: (raw: string) => any
-}
-
-function fail(msg: string): never {
-  throw new Error(msg)
-}
-
-export const TOOLKIT_OPTIONS: ToolkitOption[] = [
+export const TOOLKIT_OPTIONS: OptionSpec<ToolkitSettings>[] = [
   {
     key: 'delay',
     env: 'SCIMD_DELAY',
@@ -67,10 +54,7 @@ export const TOOLKIT_OPTIONS: ToolkitOption[] = [
     flag: '--seed',
     doc: 'Seed of the random choices (delay ranges, fault probabilities): the same seed repeats them',
     defaultText: '(random, shown by GET /admin/chaos)',
-    parse: (raw) => {
-      if (!/^\s*\d+\s*$/.test(raw) || Number(raw) > 0xffffffff) fail(`expected a whole number from 0 to 4294967295, got '${raw}'`)
-      return Number(raw)
-    },
+    parse: wholeNumber(0, 0xffffffff),
   },
   {
     key: 'adminToken',
@@ -92,10 +76,7 @@ export const TOOLKIT_OPTIONS: ToolkitOption[] = [
     flag: '--inspect-size',
     doc: 'Number of recent SCIM exchanges the request inspector keeps in memory (0 turns it off)',
     defaultText: '500',
-    parse: (raw) => {
-      if (!/^\s*\d+\s*$/.test(raw) || Number(raw) > 100_000) fail(`expected a whole number from 0 to 100000, got '${raw}'`)
-      return Number(raw)
-    },
+    parse: wholeNumber(0, 100_000),
   },
   {
     key: 'requestLog',

@@ -15,6 +15,10 @@ import { badJsonBody, dropResponse, HANG_CAP_MS, STATUS_FAULTS, statusFaultRespo
 import { capBody, Inspector, type Exchange } from './inspector'
 import { redactBodyText, redactHeaders, redactUrl } from './redact'
 import { needsBody, type RequestFacts } from './rules'
+import { DEFAULT_TENANT, tenantScope } from '../tenants/context'
+
+/** the rules of a tenant that has none */
+const NO_CHAOS = new Chaos({})
 
 export interface ToolkitOptions {
   basePath: string
@@ -28,6 +32,8 @@ export interface ToolkitOptions {
   snapshot?: (kind: 'User' | 'Group', id: string, request: Request) => unknown
   /** Whether the inspector should record (the admin console is enabled, or a request log is set). */
   record: boolean
+  /** The IdP profile name of the request being handled (for the inspector entry). */
+  profileOf?: () => string
 }
 
 type Handler = (request: Request) => Response | Promise<Response>
@@ -35,7 +41,12 @@ type Handler = (request: Request) => Response | Promise<Response>
 const WRITE_PATH = /^\/(Users|Groups)(?:\/([^/]+))?\/?$/i
 
 export interface Toolkit {
+  /** the default tenant's latency and fault rules */
   chaos: Chaos
+  /** a tenant's own rules ('default' → chaos); made empty on first use when `create`, else undefined */
+  chaosFor(tenant: string, create?: boolean): Chaos | undefined
+  /** forgets a deleted tenant's rules */
+  dropTenant(tenant: string): void
   inspector: Inspector
   /** for `app.wrap(...)` */
   hoc: (fn: Handler, request: Request) => Handler
@@ -45,6 +56,8 @@ export interface Toolkit {
   notePrincipal(request: Request, principal: { mode: string; subject?: string } | undefined): void
   /** the inspector id of a request being handled (X-Scimd-Request-Id) */
   requestIdOf(request: Request): string | undefined
+  /** the authenticated principal noted for a request being handled (the change history's principal label) */
+  principalOf(request: Request): { mode: string; subject?: string } | undefined
   /** releases hung requests and closes the request log (on shutdown) */
   close(): void
   readonly closed: AbortSignal
@@ -97,6 +110,14 @@ async function sleepUntil(until: number, signal: AbortSignal) {
 
 export function createToolkit(o: ToolkitOptions): Toolkit {
   const chaos = new Chaos(o.chaos)
+  // a named tenant (/t/{tenant}/…) has its own rules, none until set through /admin/chaos?tenant=…
+  const tenantChaos = new Map<string, Chaos>()
+  const chaosFor = (tenant: string, create = false): Chaos | undefined => {
+    if (tenant === DEFAULT_TENANT) return chaos
+    let c = tenantChaos.get(tenant)
+    if (!c && create) tenantChaos.set(tenant, (c = new Chaos({})))
+    return c
+  }
   const inspector = new Inspector(o.record ? o.inspectSize : 0, o.requestLog)
   const ids = new WeakMap<Request, string>()
   const principals = new WeakMap<Request, { mode: string; subject?: string }>()
@@ -147,6 +168,13 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
     })
 
   async function handleScim(request: Request, url: URL, fn: Handler, t0: number): Promise<Response> {
+    // a tenant's request arrives here without its /t/{tenant} prefix (src/tenants/router.ts); the original is kept
+    // for the inspector, the log line and the socket (client address, idle timeout, abort)
+    const scope = tenantScope.getStore()
+    const tenant = scope?.tenant ?? DEFAULT_TENANT
+    const original = scope?.original ?? request
+    const shownUrl = scope ? new URL(original.url) : url
+    const chaos = chaosFor(tenant) ?? NO_CHAOS
     const method = request.method.toUpperCase()
     const rel = url.pathname.slice(base.length) || '/'
     const recording = inspector.enabled
@@ -175,7 +203,7 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
       decision = chaos.decide(facts)
     }
     const injected = describeDecision(decision)
-    if (decision.delayMs > 0 || decision.fault?.kind === 'hang') serverOf()?.timeout(request, 0) // Bun's idle timeout would cut a long wait
+    if (decision.delayMs > 0 || decision.fault?.kind === 'hang') serverOf()?.timeout(original, 0) // Bun's idle timeout would cut a long wait
     if (decision.delayMs > 0) await sleepUntil(t0 + decision.delayMs, closer.signal)
 
     const m = WRITE_PATH.exec(rel)
@@ -197,7 +225,7 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
     const fault = decision.fault
     if (fault && STATUS_FAULTS.includes(fault.kind)) res = statusFaultResponse(fault)
     else if (fault?.kind === 'hang') {
-      const h = await hang(request)
+      const h = await hang(original)
       res = h.res
       outcome = 'hang'
       outcomeDetail = h.detail
@@ -209,7 +237,7 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
 
     if (outcome === 'response' && !recording && !injected) {
       // nothing injected, nothing to record: pass the response through untouched
-      logLine(request, url, res.status, performance.now() - t0)
+      logLine(request, shownUrl, res.status, performance.now() - t0)
       return res
     }
     if (outcome === 'response') {
@@ -225,7 +253,7 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
       bodyText = sent
     }
     const durationMs = performance.now() - t0
-    logLine(request, url, outcome === 'response' ? res.status : outcome, durationMs, injected)
+    logLine(request, shownUrl, outcome === 'response' ? res.status : outcome, durationMs, injected)
 
     if (recording) {
       const requestBody = await bodyPromise
@@ -244,10 +272,10 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
         id,
         seq: inspector.nextSeq(),
         time: new Date(Date.now() - durationMs).toISOString(),
-        client: serverOf()?.requestIP(request)?.address ?? null,
+        client: serverOf()?.requestIP(original)?.address ?? null,
         method,
-        url: redactUrl(url),
-        path: url.pathname,
+        url: redactUrl(shownUrl),
+        path: shownUrl.pathname,
         requestHeaders: redactHeaders(request.headers),
         requestBody: capBody(requestBody === null ? null : redactBodyText(requestBody)),
         status,
@@ -259,7 +287,8 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
         ...(outcomeDetail ? { outcomeDetail } : {}),
         authMode: principals.get(request)?.mode ?? authModeOf(request, status),
         ...(principals.get(request)?.subject ? { authSubject: principals.get(request)!.subject } : {}),
-        tenant: 'default',
+        tenant,
+        ...(o.profileOf ? { profile: o.profileOf() } : {}),
         ...(kind && resourceId ? { resource: { type: kind, id: resourceId } } : {}),
         ...(isWrite ? { before: before ?? null, after: after ?? null } : {}),
       }
@@ -270,12 +299,15 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
 
   return {
     chaos,
+    chaosFor,
+    dropTenant: (t) => void tenantChaos.delete(t),
     inspector,
     closed: closer.signal,
     bind(g) {
       getServer = g
     },
     requestIdOf: (r) => ids.get(r),
+    principalOf: (r) => principals.get(r),
     notePrincipal(r, p) {
       if (p) principals.set(r, { mode: p.mode, subject: p.subject })
     },

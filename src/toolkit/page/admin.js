@@ -344,6 +344,8 @@
       if (at >= 0) views[at] = v
       else views.push(v)
       if (current) renderTabs(current.view.id)
+      // a view added after start-up (its own script) that the address names: show it now
+      if (current && current.view.id !== v.id && parseHash().view === v.id) route()
     },
     h,
     api,

@@ -1,0 +1,47 @@
+/**
+ * SQL of the tenants table (issue 9). Kept apart from repo.ts so that the tenant feature is one place; the same
+ * conventions (db first, synchronous, drizzle).
+ */
+import { eq } from 'drizzle-orm'
+import type { Db } from './client'
+import { counters, groups, history, tenants, users } from './schema'
+
+export type TenantRow = typeof tenants.$inferSelect
+
+export function getTenant(db: Db, id: string): TenantRow | undefined {
+  return db.select().from(tenants).where(eq(tenants.id, id)).get()
+}
+
+export function listTenants(db: Db): TenantRow[] {
+  return db.select().from(tenants).orderBy(tenants.id).all()
+}
+
+export function insertTenant(db: Db, row: TenantRow): void {
+  db.insert(tenants).values(row).run()
+}
+
+export function updateTenantCredentials(db: Db, id: string, c: Pick<TenantRow, 'tokenHash' | 'basicPasswordHash' | 'rotated'>): void {
+  db.update(tenants).set(c).where(eq(tenants.id, id)).run()
+}
+
+/** Deletes the tenant and every row of its data (membership rows go with its groups: ON DELETE CASCADE). */
+export function deleteTenant(db: Db, id: string): { users: number; groups: number } | undefined {
+  return db.transaction(
+    () => {
+      if (!getTenant(db, id)) return undefined
+      const before = countOf(db, id)
+      db.delete(groups).where(eq(groups.tenantId, id)).run()
+      db.delete(users).where(eq(users.tenantId, id)).run()
+      db.delete(counters).where(eq(counters.tenantId, id)).run()
+      db.delete(history).where(eq(history.tenantId, id)).run()
+      db.delete(tenants).where(eq(tenants.id, id)).run()
+      return before
+    },
+    { behavior: 'immediate' },
+  )
+}
+
+export function countOf(db: Db, tenant: string): { users: number; groups: number } {
+  const c = db.select().from(counters).where(eq(counters.tenantId, tenant)).all()
+  return { users: c.find((r) => r.resourceType === 'User')?.count ?? 0, groups: c.find((r) => r.resourceType === 'Group')?.count ?? 0 }
+}

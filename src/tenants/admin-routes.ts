@@ -1,0 +1,98 @@
+/**
+ * The tenants admin API (issue 9), behind the admin authentication of /admin (SCIMD_ADMIN_TOKEN or the console's
+ * session cookie):
+ *   POST   /admin/tenants              {"id": "acme", "profile": "okta"|"entra"|"strict"|null, "basicUser": "okta"}
+ *                                      → 201 with the tenant, its base URL and its credentials (shown this once)
+ *   GET    /admin/tenants              → the tenants (no secrets) with their user and group counts
+ *   GET    /admin/tenants/{id}
+ *   POST   /admin/tenants/{id}/rotate  → new credentials (shown once); the old ones stop working at once
+ *   DELETE /admin/tenants/{id}         → the tenant and all its users, groups, memberships and history
+ * Errors are SCIM errors.
+ */
+import { Elysia, t } from 'elysia'
+import type { Db } from '../db/client'
+import { getTenant } from '../db/tenants'
+import { scimHttp } from '../http/scim-plugin'
+import type { Logger } from '../log'
+import { notFound } from '../scim/errors'
+import { adminDoc, type AdminAuth } from '../toolkit/admin'
+import { createTenant, listTenantViews, removeTenant, rotateTenant, viewOf } from './service'
+
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } })
+
+export interface TenantAdminOptions {
+  auth?: AdminAuth
+  db: Db
+  maxBody: number
+  log: Logger
+  basePath: string
+  publicUrl?: string
+  /** after a tenant is deleted (its chaos rules are forgotten) */
+  onDelete?: (id: string) => void
+}
+
+export function tenantAdminRoutes(o: TenantAdminOptions) {
+  const app = new Elysia({ name: 'scimd.admin.tenants' })
+  if (!o.auth) return app // adminRoutes answers 404 for everything under /admin
+  const { guard } = o.auth
+  const baseUrl = (request: Request, id: string) => `${o.publicUrl ?? new URL(request.url).origin}/t/${id}${o.basePath}`
+  const Id = t.Object({ id: t.String({ description: 'Tenant id' }) })
+  return app
+    .use(scimHttp({ maxBody: o.maxBody, log: o.log }))
+    .post(
+      '/admin/tenants',
+      ({ request, body }) => {
+        guard(request)
+        const made = createTenant(o.db, body)
+        o.log.info('tenant created', { tenant: made.tenant.id, profile: made.tenant.profile })
+        return json({ ...made.tenant, baseUrl: baseUrl(request, made.tenant.id), credentials: made.credentials }, 201)
+      },
+      {
+        body: t.Optional(t.Object({}, { additionalProperties: true })),
+        detail: adminDoc(
+          'Create a tenant',
+          'Body: {"id": "acme-okta", "profile": "okta" | "entra" | "strict" | null, "basicUser": "okta"}. Answers 201 with the base URL (/t/{id}/scim/v2) and the credentials: a bearer token and, with basicUser, a Basic password. They are shown only here (stored as SHA-256 digests). 409 if the id exists.',
+        ),
+      },
+    )
+    .get(
+      '/admin/tenants',
+      ({ request }) => {
+        guard(request)
+        return json({ tenants: listTenantViews(o.db).map((v) => ({ ...v, baseUrl: baseUrl(request, v.id) })) })
+      },
+      { detail: adminDoc('List the tenants', 'Without secrets; with their user and group counts.') },
+    )
+    .get(
+      '/admin/tenants/:id',
+      ({ request, params }) => {
+        guard(request)
+        const row = getTenant(o.db, params.id)
+        if (!row) throw notFound(`Tenant '${params.id}' not found`)
+        return json({ ...viewOf(row), baseUrl: baseUrl(request, row.id) })
+      },
+      { params: Id, detail: adminDoc('One tenant') },
+    )
+    .post(
+      '/admin/tenants/:id/rotate',
+      ({ request, params }) => {
+        guard(request)
+        const r = rotateTenant(o.db, params.id)
+        o.log.info('tenant credentials rotated', { tenant: params.id })
+        return json({ ...r.tenant, baseUrl: baseUrl(request, r.tenant.id), credentials: r.credentials })
+      },
+      { params: Id, detail: adminDoc('Rotate the credentials of a tenant', 'New bearer token (and Basic password when the tenant has Basic), shown once; the old ones stop working at once.') },
+    )
+    .delete(
+      '/admin/tenants/:id',
+      ({ request, params }) => {
+        guard(request)
+        const removed = removeTenant(o.db, params.id)
+        o.onDelete?.(params.id)
+        o.log.info('tenant deleted', { tenant: params.id, ...removed })
+        return json({ deleted: params.id, ...removed })
+      },
+      { params: Id, detail: adminDoc('Delete a tenant and all its data', 'Its users, groups, memberships and change history go with it.') },
+    )
+}

@@ -1,0 +1,68 @@
+/**
+ * The tenant router: the outermost wrapper of every request (app.ts). A request to /t/{tenant}{basePath}/… is
+ * answered by the same SCIM routes as the default tenant's {basePath}/…: the router loads the tenant, builds its
+ * scope (id, path prefix, credentials, profile) and hands the routes the request without the /t/{tenant} prefix,
+ * inside tenantScope.run(). The services read the tenant from the scope (ServiceDeps getters), so ids, uniqueness,
+ * filters and memberships stay inside it; Location and meta.location keep the prefix (ctx.origin).
+ * Unknown tenant → 404 SCIM error; /t/{tenant}/anything-else → 404.
+ */
+import type { Db } from '../db/client'
+import { getTenant } from '../db/tenants'
+import { scimResponse } from '../http/scim-plugin'
+import { notFound } from '../scim/errors'
+import { profileName, type Profile } from '../scim-options'
+import { tenantScope, type TenantScope } from './context'
+import { tenantAuthenticator } from './service'
+
+type Handler = (request: Request) => Response | Promise<Response>
+
+const TENANT_PATH = /^\/t\/([^/]+)(\/.*)?$/
+
+export function tenantRouter(o: { db: Db; basePath: string }) {
+  return (fn: Handler): Handler =>
+    (request) => {
+      const url = new URL(request.url)
+      const m = TENANT_PATH.exec(url.pathname)
+      if (!m) return fn(request)
+      let id: string
+      try {
+        id = decodeURIComponent(m[1])
+      } catch {
+        return scimResponse(notFound('No such tenant'))
+      }
+      const rest = m[2] ?? '/'
+      if (o.basePath !== '' && rest !== o.basePath && !rest.startsWith(o.basePath + '/'))
+        return scimResponse(notFound(`No such endpoint: a tenant's SCIM endpoints are under /t/{tenant}${o.basePath}`))
+      const row = getTenant(o.db, id)
+      if (!row) return scimResponse(notFound(`No tenant '${id.slice(0, 64)}'`))
+      const scope: TenantScope = {
+        tenant: row.id,
+        prefix: `/t/${row.id}`,
+        profile: (row.profile as Profile | null) ?? undefined,
+        auth: tenantAuthenticator(row),
+        original: request,
+      }
+      // the body stays a stream (scim.http still enforces its size limit while reading it)
+      const inner = new Request(url.origin + rest + url.search, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        signal: request.signal,
+        // @ts-expect-error: Bun's RequestInit knows duplex, the DOM typings do not
+        duplex: 'half',
+      })
+      return tenantScope.run(scope, () => fn(inner))
+    }
+}
+
+/** Strict mode of the request being handled: the tenant's profile when it has one, else the server's setting. */
+export function scopeStrict(config: { strict: boolean }): boolean {
+  const p = tenantScope.getStore()?.profile
+  return p ? p === 'strict' : config.strict
+}
+
+/** The profile name of the request being handled (ServiceProviderConfig, inspector). */
+export function scopeProfile(config: { profile?: Profile; strict: boolean }): string {
+  const p = tenantScope.getStore()?.profile
+  return p ?? profileName(config)
+}
