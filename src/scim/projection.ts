@@ -139,6 +139,30 @@ function projectObject(
   return out
 }
 
+/** Whether an attribute (or one of its sub-attributes) is left out of a response nobody asked to shape. */
+const hidesSomething = (def: AttributeDef): boolean =>
+  def.returned === 'never' || def.returned === 'request' || (def.subAttributes ?? []).some(hidesSomething)
+
+const hiddenCache = new WeakMap<SchemaRegistry, Map<ResourceTypeDef, Set<string>>>()
+
+/**
+ * Lower-cased top-level keys of a resource type that projection must look into even without `attributes` or
+ * `excludedAttributes` (password; `returned: request` attributes; extensions holding such attributes).
+ */
+function hiddenKeys(registry: SchemaRegistry, rt: ResourceTypeDef): Set<string> {
+  let perType = hiddenCache.get(registry)
+  if (!perType) hiddenCache.set(registry, (perType = new Map()))
+  let keys = perType.get(rt)
+  if (!keys) {
+    keys = new Set(
+      [...registry.commonAttributes(), ...registry.coreSchema(rt).attributes].filter(hidesSomething).map((a) => a.name.toLowerCase()),
+    )
+    for (const ext of registry.extensionSchemas(rt)) if (ext.attributes.some(hidesSomething)) keys.add(ext.id.toLowerCase())
+    perType.set(rt, keys)
+  }
+  return keys
+}
+
 /**
  * Projects a stored/canonical resource for a response. `schemas` and `returned: always` attributes are kept,
  * `returned: never` ones removed, the rest per `attributes` / `excludedAttributes`.
@@ -150,6 +174,13 @@ export function project(
   opts: ProjectionOptions = {},
 ): Record<string, unknown> {
   if (!isObject(resource)) return {}
+  // the common case, no attributes/excludedAttributes and nothing to hide: the resource as it is
+  if (!opts.attributes?.length && !opts.excludedAttributes?.length) {
+    const hidden = hiddenKeys(registry, rt)
+    const plain = (v: unknown) =>
+      v !== undefined && v !== null && !(Array.isArray(v) ? v.length === 0 : isObject(v) && Object.keys(v).length === 0)
+    if (Object.entries(resource).every(([k, v]) => plain(v) && !hidden.has(k.toLowerCase()))) return resource
+  }
   const attributes = (opts.attributes ?? []).filter((a) => typeof a === 'string' && a.trim() !== '')
   const mode: Mode =
     attributes.length > 0
