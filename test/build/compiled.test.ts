@@ -49,6 +49,9 @@ describe('compiled binary', () => {
   test.each([
     ['malformed JSON', 'POST', '/Users', '{"userName":', 400, 'invalidSyntax'],
     ['missing userName', 'POST', '/Users', '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]}', 400, 'invalidValue'],
+    ['wrong type', 'POST', '/Users', '{"userName":42}', 400, 'invalidValue'],
+    ['missing displayName', 'POST', '/Groups', '{"members":[]}', 400, 'invalidValue'],
+    ['a body that is not an object', 'POST', '/Users', '[1,2]', 400, 'invalidSyntax'],
     ['unknown id', 'GET', '/Users/nope', undefined, 404, undefined],
     ['unknown route', 'GET', '/Nope', undefined, 404, undefined],
     ['unsupported method', 'DELETE', '/Users', undefined, 405, undefined],
