@@ -372,15 +372,18 @@ export function seekPage(
 
 // ── members ──────────────────────────────────────────────────────────────────────────────────────────────
 
-export function listMembers(db: Db, groupId: string): MemberRow[] {
-  return cachedAll<MemberRow>(db, sql`
+/** A group's member rows with their display (a user's displayName, else userName; a group's displayName), in insertion order. */
+const membersOf = (groupId: string) => sql`
     select m.member_id as memberId, m.member_type as memberType,
       coalesce(json_extract(u.data, '$.displayName'), json_extract(u.data, '$.userName'), json_extract(g.data, '$.displayName')) as display
     from group_members m
     left join users u on m.member_type = 'User' and u.id = m.member_id
     left join groups g on m.member_type = 'Group' and g.id = m.member_id
     where m.group_id = ${groupId}
-    order by m.rowid`)
+    order by m.rowid`
+
+export function listMembers(db: Db, groupId: string): MemberRow[] {
+  return cachedAll<MemberRow>(db, membersOf(groupId))
 }
 
 /**
@@ -664,15 +667,8 @@ export function pruneHistory(db: Db, before: string, batch: number): number {
 
 /** A page of a group's members (in insertion order) and how many it has: the admin console's view of big groups. */
 export function membersPage(db: Db, groupId: string, offset: number, limit: number): { total: number; rows: MemberRow[] } {
-  const total = db.all<{ n: number }>(sql`select count(*) as n from group_members where group_id = ${groupId}`)[0]?.n ?? 0
-  const rows = db.all<MemberRow>(sql`
-    select m.member_id as memberId, m.member_type as memberType,
-      coalesce(json_extract(u.data, '$.displayName'), json_extract(u.data, '$.userName'), json_extract(g.data, '$.displayName')) as display
-    from group_members m
-    left join users u on m.member_type = 'User' and u.id = m.member_id
-    left join groups g on m.member_type = 'Group' and g.id = m.member_id
-    where m.group_id = ${groupId}
-    order by m.rowid limit ${limit} offset ${offset}`)
+  const total = cachedAll<{ n: number }>(db, sql`select count(*) as n from group_members where group_id = ${groupId}`)[0]?.n ?? 0
+  const rows = cachedAll<MemberRow>(db, sql`${membersOf(groupId)} limit ${limit} offset ${offset}`)
   return { total, rows }
 }
 

@@ -7,7 +7,7 @@
  * Unknown tenant → 404 SCIM error; /t/{tenant}/anything-else → 404.
  */
 import type { Db } from '../db/client'
-import { getTenant } from '../db/tenants'
+import { tenantLookup } from '../db/tenants'
 import { scimResponse } from '../http/scim-plugin'
 import { notFound } from '../scim/errors'
 import { profileName, type Profile } from '../scim-options'
@@ -19,6 +19,7 @@ type Handler = (request: Request) => Response | Promise<Response>
 const TENANT_PATH = /^\/t\/([^/]+)(\/.*)?$/
 
 export function tenantRouter(o: { db: Db; basePath: string }) {
+  const getTenant = tenantLookup(o.db)
   return (fn: Handler): Handler =>
     (request) => {
       const url = new URL(request.url)
@@ -33,7 +34,7 @@ export function tenantRouter(o: { db: Db; basePath: string }) {
       const rest = m[2] ?? '/'
       if (o.basePath !== '' && rest !== o.basePath && !rest.startsWith(o.basePath + '/'))
         return scimResponse(notFound(`No such endpoint: a tenant's SCIM endpoints are under /t/{tenant}${o.basePath}`))
-      const row = getTenant(o.db, id)
+      const row = getTenant(id)
       if (!row) return scimResponse(notFound(`No tenant '${id.slice(0, 64)}'`))
       const scope: TenantScope = {
         tenant: row.id,
