@@ -176,21 +176,9 @@ export async function importRecords(deps: ServiceDeps, records: AsyncIterable<Ra
     const cols = { ...(columnsOf('User', p.data) as repo.UserColumns), passwordHash: p.passwordHash ?? null }
     const json = JSON.stringify(p.data)
     const existing = b.findUserByKey(tenant, cols.userNameKey)
-    let id: string
-    if (existing) {
-      id = existing.id
-      if (existing.data === json && !p.passwordHash) summary.users.unchanged++
-      else {
-        checkImmutable(deps.registry, userRt, JSON.parse(existing.data), p.data)
-        b.updateUser(tenant, id, ts, cols, json)
-        summary.users.updated++
-      }
-    } else {
-      id = newId(p.id)
-      b.insertUser(tenant, id, ts, cols, json)
-      summary.users.created++
-      created.User++
-    }
+    const id = save(p, existing, existing?.data === json && !p.passwordHash, (id, isNew) =>
+      isNew ? b.insertUser(tenant, id, ts, cols, json) : b.updateUser(tenant, id, ts, cols, json),
+    )
     for (const g of p.groups) pending.push({ line: p.line, memberId: id, memberType: 'User', group: g })
   }
 
@@ -198,6 +186,28 @@ export async function importRecords(deps: ServiceDeps, records: AsyncIterable<Ra
     if (wanted === undefined) return Bun.randomUUIDv7()
     if (b.idTaken(wanted)) throw new ScimError(409, `id '${wanted}' is already used by another resource`, 'uniqueness')
     return wanted
+  }
+
+  /**
+   * Writes a prepared record over `existing` (checking immutable attributes; nothing when `unchanged`) or as a new
+   * resource, and counts which; returns its id.
+   */
+  const save = (p: Prepared, existing: { id: string; data: string } | undefined, unchanged: boolean, write: (id: string, isNew: boolean) => void): string => {
+    const counts = p.kind === 'User' ? summary.users : summary.groups
+    if (!existing) {
+      const id = newId(p.id)
+      write(id, true)
+      counts.created++
+      created[p.kind]++
+      return id
+    }
+    if (unchanged) counts.unchanged++
+    else {
+      checkImmutable(deps.registry, p.kind === 'User' ? userRt : groupRt, JSON.parse(existing.data), p.data)
+      write(existing.id, false)
+      counts.updated++
+    }
+    return existing.id
   }
 
   const writeGroup = (p: Prepared, ts: string) => {
@@ -210,21 +220,9 @@ export async function importRecords(deps: ServiceDeps, records: AsyncIterable<Ra
       if (named.length > 1) throw new ScimError(409, `displayName '${String(p.data.displayName)}' is held by several groups: give the group's id`, 'uniqueness')
       existing = named[0]
     }
-    let id: string
-    if (existing) {
-      id = existing.id
-      if (existing.data === json) summary.groups.unchanged++
-      else {
-        checkImmutable(deps.registry, groupRt, JSON.parse(existing.data), p.data)
-        b.updateGroup(tenant, id, ts, cols, json)
-        summary.groups.updated++
-      }
-    } else {
-      id = newId(p.id)
-      b.insertGroup(tenant, id, ts, cols, json)
-      summary.groups.created++
-      created.Group++
-    }
+    const id = save(p, existing, existing?.data === json, (id, isNew) =>
+      isNew ? b.insertGroup(tenant, id, ts, cols, json) : b.updateGroup(tenant, id, ts, cols, json),
+    )
     for (const g of p.groups) pending.push({ line: p.line, memberId: id, memberType: 'Group', group: g })
     for (const m of p.members) pending.push({ line: p.line, memberId: '', memberType: 'User', groupId: id, memberRef: m })
   }

@@ -118,7 +118,13 @@ function readOperation(raw: unknown, index: number, strict: boolean): BulkOp {
 function parsePath(path: string): { kind: Kind; id?: string } {
   const m = /^\/?(Users|Groups)(?:\/([^/]+))?\/?$/i.exec(path)
   if (!m) throw invalidValue(`path '${path}' is not /Users, /Groups or one of their resources`)
-  return { kind: m[1].toLowerCase() === 'users' ? 'User' : 'Group', id: m[2] ? decodeURIComponent(m[2]) : undefined }
+  let id: string | undefined
+  try {
+    id = m[2] ? decodeURIComponent(m[2]) : undefined
+  } catch {
+    throw invalidValue(`path '${path}' has a malformed percent-encoding`)
+  }
+  return { kind: m[1].toLowerCase() === 'users' ? 'User' : 'Group', id }
 }
 
 /** Operations that lie on a cycle of references (each reaches itself). */

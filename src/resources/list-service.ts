@@ -11,6 +11,7 @@ import { filterPaths, pruneFilter } from '../scim/filter/prune'
 import { stringifyFilter } from '../scim/filter/stringify'
 import type { ListParams } from '../scim/list'
 import { resourceType, type ServiceDeps } from './service'
+import { DEFAULT_TENANT } from '../tenants/context'
 
 const sqlCtx = (deps: ServiceDeps, kind: Kind): FilterSqlContext => ({
   registry: deps.registry,
@@ -117,16 +118,18 @@ export interface CursorPage {
 }
 
 /**
- * One page of RFC 9865 cursor pagination over parts. `scope` names the endpoint ('User', 'Group', 'root') so that
- * a cursor only works where it was issued. Keyset paging (repo.seekPage): the next page starts just after the last
- * row returned, whatever was inserted or deleted meanwhile. nextCursor is given unless this is the last page;
+ * One page of RFC 9865 cursor pagination over parts. `scope` names the endpoint ('User', 'Group', 'root'); with the
+ * tenant added, a cursor only works where it was issued. Keyset paging (repo.seekPage): the next page starts just
+ * after the last row returned, whatever was inserted or deleted meanwhile. nextCursor is given unless this is the last page;
  * previousCursor unless it is the first (RFC 9865 Table 2). A backward step that reaches the start returns the
  * first page, full.
  */
 export function cursorPage(deps: ServiceDeps, scope: string, parts: QueryPart[], p: ListParams, ttlSeconds: number): CursorPage {
   const codec: CursorCodec = cursorCodec(cursorSecret(deps.db), ttlSeconds)
   const binding = queryBinding({
-    scope,
+    // a named tenant's too: a cursor issued in one tenant is invalidCursor in every other (the default tenant's
+    // binding is the bare scope, so that its cursors stay valid across an upgrade)
+    scope: deps.tenant === DEFAULT_TENANT ? scope : `${scope}@${deps.tenant}`,
     filter: p.filter ? stringifyFilter(p.filter) : undefined,
     sortBy: p.sortBy ? formatAttrPath(p.sortBy).toLowerCase() : undefined,
     sortOrder: p.sortOrder,

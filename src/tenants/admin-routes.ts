@@ -15,11 +15,8 @@ import { getTenant } from '../db/tenants'
 import { scimHttp } from '../http/scim-plugin'
 import type { Logger } from '../log'
 import { notFound } from '../scim/errors'
-import { adminDoc, type AdminAuth } from '../toolkit/admin'
+import { adminDoc, adminJson as json, type AdminAuth } from '../toolkit/admin'
 import { createTenant, listTenantViews, removeTenant, rotateTenant, viewOf } from './service'
-
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } })
 
 export interface TenantAdminOptions {
   auth?: AdminAuth

@@ -29,7 +29,8 @@ const STREAM_MAX_LIFE_MS = 30 * 60 * 1000
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+/** A JSON answer under /admin (never cached); also used by the directory and tenants routes. */
+export const adminJson = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers } })
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex')
@@ -194,7 +195,7 @@ export function adminRoutes(o: AdminOptions) {
       '/admin/session',
       ({ request }) => {
         guard(request)
-        return json({ authenticated: true, inspectSize: inspector.size, streams })
+        return adminJson({ authenticated: true, inspectSize: inspector.size, streams })
       },
       { detail: doc('Check the admin session (200, or 401)') },
     )
@@ -202,7 +203,7 @@ export function adminRoutes(o: AdminOptions) {
       '/admin/chaos',
       ({ request }) => {
         guard(request)
-        return json(chaosOf(request).toJSON())
+        return adminJson(chaosOf(request).toJSON())
       },
       { detail: doc('Current latency and fault rules', 'delay (SCIMD_DELAY), delayRules (SCIMD_DELAY_RULES), faults (SCIMD_FAULTS) as rule text, the PRNG seed, and the parsed rules (with how many requests each fault rule has seen).') },
     )
@@ -218,7 +219,7 @@ export function adminRoutes(o: AdminOptions) {
           throw e
         }
         o.log.info('chaos rules changed', { tenant: new URL(request.url).searchParams.get('tenant') ?? 'default', delay: chaos.toJSON().delay, delayRules: chaos.settings.delayRules.length, faults: chaos.settings.faults.length })
-        return json(chaos.toJSON())
+        return adminJson(chaos.toJSON())
       },
       {
         detail: doc(
@@ -245,7 +246,7 @@ export function adminRoutes(o: AdminOptions) {
           after: after === null ? undefined : Number(after),
         })
         const full = ['1', 'true'].includes(q.get('full') ?? '')
-        return json({ size: inspector.size, count: entries.length, entries: full ? entries : entries.map(summary) })
+        return adminJson({ size: inspector.size, count: entries.length, entries: full ? entries : entries.map(summary) })
       },
       {
         detail: doc(
@@ -317,7 +318,7 @@ export function adminRoutes(o: AdminOptions) {
         guard(request)
         const e = inspector.get(params.id)
         if (!e) throw notFound(`No exchange '${params.id}' in the inspector (it keeps the last ${inspector.size})`)
-        return json(e)
+        return adminJson(e)
       },
       { detail: doc('One exchange in full', 'Request and response headers and bodies (redacted), timing, what was injected, auth mode, and for writes the resource before and after.') },
     )

@@ -19,7 +19,8 @@ import * as svc from '../resources/service'
 import type { ServiceDeps } from '../resources/service'
 import { invalidValue, notFound } from '../scim/errors'
 import { parseListParams } from '../scim/list'
-import { adminDoc, type AdminAuth } from './admin'
+import { adminDoc, adminJson as json, type AdminAuth } from './admin'
+import { DEFAULT_TENANT } from '../tenants/context'
 import pageDirectoryJs from './page/directory.js' with { type: 'text' }
 
 /** Rows per page of the admin tables (and at most ADMIN_MAX_COUNT). */
@@ -27,9 +28,6 @@ export const ADMIN_PAGE = 50
 export const ADMIN_MAX_COUNT = 500
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } })
 
 export interface DirectoryOptions {
   /** absent: the console is off (adminRoutes answers 404 for all of /admin) */
@@ -187,7 +185,10 @@ export function directoryRoutes(o: DirectoryOptions) {
         const kind = repo.kindOf(deps.db, deps.tenant, params.id)
         if (!kind) throw notFound(`No User or Group '${params.id}' (GET /admin/resources/${params.id}/history still shows the history of a deleted one)`)
         const stored = svc.getStored(deps, kind, params.id)
-        const resource = svc.render(deps, kind, stored, ctx.origin(request), { members: false, groups: false })
+        // outside the tenant router: a named tenant's resources live under /t/{tenant}{basePath}
+        const here = ctx.origin(request)
+        const origin = deps.tenant === DEFAULT_TENANT ? here : { ...here, baseUrl: `${here.origin}/t/${deps.tenant}${ctx.config.basePath}` }
+        const resource = svc.render(deps, kind, stored, origin, { members: false, groups: false })
         const body: Record<string, unknown> = { resourceType: kind, resource }
         if (kind === 'User') body.groups = repo.groupsOfMember(deps.db, deps.tenant, stored.id)
         else {

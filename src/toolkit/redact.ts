@@ -40,7 +40,8 @@ export function redactJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactJson)
   if (value === null || typeof value !== 'object') return value
   const obj = value as Record<string, unknown>
-  const pathNamesPassword = typeof obj.path === 'string' && SECRET_MEMBER.test(obj.path)
+  // PATCH member names are matched case-insensitively (Entra's "Path"/"Value"), so the redaction must be too
+  const pathNamesPassword = Object.entries(obj).some(([k, v]) => k.toLowerCase() === 'path' && typeof v === 'string' && SECRET_MEMBER.test(v))
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(obj)) {
     if (SECRET_MEMBER.test(k) && v !== null && typeof v !== 'object') out[k] = REDACTED

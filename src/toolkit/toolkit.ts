@@ -40,6 +40,15 @@ type Handler = (request: Request) => Response | Promise<Response>
 
 const WRITE_PATH = /^\/(Users|Groups)(?:\/([^/]+))?\/?$/i
 
+/** The id segment of a path, decoded; a malformed escape (%ZZ) is kept as sent (the route answers it with a 400). */
+const decodeSegment = (s: string) => {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}
+
 export interface Toolkit {
   /** the default tenant's latency and fault rules */
   chaos: Chaos
@@ -216,7 +225,7 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
       }
     }
     const isWrite = kind && ((m![2] && ['PUT', 'PATCH', 'DELETE'].includes(method)) || (!m![2] && method === 'POST'))
-    const before = recording && isWrite && m![2] ? snap(kind!, decodeURIComponent(m![2])) : undefined
+    const before = recording && isWrite && m![2] ? snap(kind!, decodeSegment(m![2])) : undefined
 
     let res: Response
     let outcome: Exchange['outcome'] = 'response'
@@ -259,7 +268,7 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
       const requestBody = await bodyPromise
       const status = outcome === 'response' ? res.status : null
       let after: unknown
-      let resourceId = m?.[2] ? decodeURIComponent(m[2]) : undefined
+      let resourceId = m?.[2] ? decodeSegment(m[2]) : undefined
       if (isWrite && status !== null && status >= 200 && status < 300 && method !== 'DELETE') {
         if (!resourceId && bodyText) {
           try {

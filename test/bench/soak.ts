@@ -18,7 +18,9 @@ const rate = arg('rate', 50) // requests per second
 const POPULATION = arg('population', 1000) // users kept; the oldest is deleted when a new one is created
 const TOKEN = 'soak-token'
 const dir = mkdtempSync(join(tmpdir(), 'scimd-soak-'))
-const srv = await startBinary(buildBinary(), dir, { SCIMD_BEARER_TOKENS: TOKEN, LOG_LEVEL: 'warn' })
+// SCIMD_* variables of this process reach the server (e.g. SCIMD_SQLITE_MMAP=0 to compare memory settings)
+const passThrough = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('SCIMD_') && v !== undefined)) as Record<string, string>
+const srv = await startBinary(buildBinary(), dir, { ...passThrough, SCIMD_BEARER_TOKENS: TOKEN, LOG_LEVEL: 'warn' })
 const base = `${srv.base}/scim/v2`
 const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/scim+json', 'user-agent': 'Okta SCIM Client 1.0.0' }
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'

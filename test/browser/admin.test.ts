@@ -3,51 +3,19 @@
  * admin token, send a SCIM request, watch its row arrive over the live stream, open it, and change the chaos rules.
  * Only loopback is reachable. Skipped where Chromium is not installed (.ci/run installs it).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { listenTestApp } from '../helpers/server'
+import { expect, test } from 'bun:test'
+import { confineTo, consoleApp, hasChromium, launchChromium } from '../helpers/browser'
 import { GROUP_URN, PATCH_URN, user } from '../helpers/app'
 
-const CHROMIUM = '/usr/bin/chromium'
-const hasChromium = existsSync(CHROMIUM)
 const ADMIN = 'browser-admin-token-0123456789'
-
-let t: ReturnType<typeof listenTestApp> | undefined
-let profile: string
-
-beforeAll(() => {
-  if (!hasChromium) return
-  profile = mkdtempSync(join(tmpdir(), 'scimd-admin-chromium-'))
-  t = listenTestApp({ adminToken: ADMIN })
-})
-
-afterAll(async () => {
-  t?.app.toolkit.close()
-  await t?.close()
-  if (profile) rmSync(profile, { recursive: true, force: true })
-})
+const app = consoleApp(ADMIN)
 
 test.skipIf(!hasChromium)('log in, see a SCIM request appear live, open it, change the chaos rules', async () => {
-  const { chromium } = await import('playwright-core')
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
+  const t = app()
+  const { page, close } = await launchChromium('scimd-admin-chromium-')
   try {
-    const page = context.pages()[0] ?? (await context.newPage())
-    const origin = `http://127.0.0.1:${t!.port}`
-    const blocked: string[] = []
-    const errors: string[] = []
-    page.on('pageerror', (e) => errors.push(String(e)))
-    await page.route('**', (route) => {
-      const url = route.request().url()
-      if (url.startsWith(origin + '/')) return route.continue()
-      blocked.push(url)
-      return route.abort('internetdisconnected')
-    })
+    const origin = `http://127.0.0.1:${t.port}`
+    const { blocked, errors } = await confineTo(page, origin)
     const res = await page.goto(origin + '/admin', { waitUntil: 'load', timeout: 15_000 })
     expect(res?.status()).toBe(200)
 
@@ -62,7 +30,7 @@ test.skipIf(!hasChromium)('log in, see a SCIM request appear live, open it, chan
     await page.waitForFunction(() => document.querySelector('#live')?.textContent === 'live', null, { timeout: 10_000 })
 
     // a SCIM write from outside the browser shows up in the list without a reload
-    const created = await t!.send('POST', '/Users', user('browser.erin', { displayName: 'Erin' }))
+    const created = await t.send('POST', '/Users', user('browser.erin', { displayName: 'Erin' }))
     const id = created.headers.get('x-scimd-request-id')!
     const row = page.locator(`#requests tbody tr[data-id="${id}"]`)
     await row.waitFor({ timeout: 10_000 })
@@ -79,7 +47,7 @@ test.skipIf(!hasChromium)('log in, see a SCIM request appear live, open it, chan
     expect(page.url()).toBe(`${origin}/admin#/requests/${id}`)
 
     // a PATCH shows before and after and the changed attribute
-    const patched = await t!.send('PATCH', `/Users/${created.json.id}`, { schemas: [PATCH_URN], Operations: [{ op: 'replace', path: 'displayName', value: 'Erin B' }] })
+    const patched = await t.send('PATCH', `/Users/${created.json.id}`, { schemas: [PATCH_URN], Operations: [{ op: 'replace', path: 'displayName', value: 'Erin B' }] })
     const pid = patched.headers.get('x-scimd-request-id')!
     await page.locator(`#requests tbody tr[data-id="${pid}"]`).click()
     await page.waitForSelector('#detail table.diff', { timeout: 10_000 })
@@ -93,17 +61,17 @@ test.skipIf(!hasChromium)('log in, see a SCIM request appear live, open it, chan
     await page.fill('#c-faults', 'POST /Groups=503 retry-after=4')
     await page.click('#c-save')
     await page.waitForFunction(() => document.querySelector('#c-msg')?.textContent?.startsWith('Saved'), null, { timeout: 10_000 })
-    const g = await t!.send('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'chaos-from-the-browser' })
+    const g = await t.send('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'chaos-from-the-browser' })
     expect(g.status).toBe(503)
     expect(g.headers.get('retry-after')).toBe('4')
     await page.fill('#c-faults', 'POST /Groups=404')
     await page.click('#c-save')
     await page.waitForFunction(() => document.querySelector('#c-msg')?.textContent?.includes("'POST /Groups=404'"), null, { timeout: 10_000 })
-    expect(t!.app.toolkit.chaos.settings.faults.map((f) => f.source)).toEqual(['POST /Groups=503 retry-after=4'])
+    expect(t.app.toolkit.chaos.settings.faults.map((f) => f.source)).toEqual(['POST /Groups=503 retry-after=4'])
 
     expect(errors).toEqual([])
     expect(blocked).toEqual([])
   } finally {
-    await context.close()
+    await close()
   }
 }, 60_000)

@@ -4,62 +4,30 @@
  * events in the timeline (time, principal, a link to the request in the inspector). Only loopback is reachable.
  * Skipped where Chromium is not installed (.ci/run installs it).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { listenTestApp } from '../helpers/server'
+import { expect, test } from 'bun:test'
+import { confineTo, consoleApp, hasChromium, launchChromium } from '../helpers/browser'
 import { GROUP_URN, PATCH_URN, user } from '../helpers/app'
 
-const CHROMIUM = '/usr/bin/chromium'
-const hasChromium = existsSync(CHROMIUM)
 const ADMIN = 'browser-directory-token-0123456789'
-
-let t: ReturnType<typeof listenTestApp> | undefined
-let profile: string
-
-beforeAll(() => {
-  if (!hasChromium) return
-  profile = mkdtempSync(join(tmpdir(), 'scimd-directory-chromium-'))
-  t = listenTestApp({ adminToken: ADMIN })
-})
-
-afterAll(async () => {
-  t?.app.toolkit.close()
-  await t?.close()
-  if (profile) rmSync(profile, { recursive: true, force: true })
-})
+const app = consoleApp(ADMIN)
 
 test.skipIf(!hasChromium)('find a user by filter in the Directory view and see its create and deactivate events', async () => {
+  const t = app()
   // provisioned over SCIM, as an IdP would: a few users, a group, then a deactivation
-  for (const n of ['dir.amy', 'dir.bob', 'other.carl']) expect((await t!.send('POST', '/Users', user(n, { active: true, password: 'Secret-Passw0rd-1' }))).status).toBe(201)
-  const created = await t!.send('POST', '/Users', user('dir.erin', { displayName: 'Erin', active: true, password: 'Secret-Passw0rd-2' }))
+  for (const n of ['dir.amy', 'dir.bob', 'other.carl']) expect((await t.send('POST', '/Users', user(n, { active: true, password: 'Secret-Passw0rd-1' }))).status).toBe(201)
+  const created = await t.send('POST', '/Users', user('dir.erin', { displayName: 'Erin', active: true, password: 'Secret-Passw0rd-2' }))
   expect(created.status).toBe(201)
   const id = created.json.id
-  const group = await t!.send('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'Directory testers', members: [{ value: id }] })
+  const group = await t.send('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'Directory testers', members: [{ value: id }] })
   expect(group.status).toBe(201)
-  const deact = await t!.send('PATCH', `/Users/${id}`, { schemas: [PATCH_URN], Operations: [{ op: 'replace', value: { active: false } }] })
+  const deact = await t.send('PATCH', `/Users/${id}`, { schemas: [PATCH_URN], Operations: [{ op: 'replace', value: { active: false } }] })
   expect(deact.status).toBe(200)
   const deactId = deact.headers.get('x-scimd-request-id')!
 
-  const { chromium } = await import('playwright-core')
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
+  const { page, close } = await launchChromium('scimd-directory-chromium-')
   try {
-    const page = context.pages()[0] ?? (await context.newPage())
-    const origin = `http://127.0.0.1:${t!.port}`
-    const blocked: string[] = []
-    const errors: string[] = []
-    page.on('pageerror', (e) => errors.push(String(e)))
-    await page.route('**', (route) => {
-      const url = route.request().url()
-      if (url.startsWith(origin + '/')) return route.continue()
-      blocked.push(url)
-      return route.abort('internetdisconnected')
-    })
+    const origin = `http://127.0.0.1:${t.port}`
+    const { blocked, errors } = await confineTo(page, origin)
     expect((await page.goto(origin + '/admin#/directory', { waitUntil: 'load', timeout: 15_000 }))?.status()).toBe(200)
     await page.waitForSelector('#login-form', { state: 'visible', timeout: 10_000 })
     await page.fill('#token', ADMIN)
@@ -110,7 +78,7 @@ test.skipIf(!hasChromium)('find a user by filter in the Directory view and see i
     await page.waitForFunction(() => document.querySelector('#detail h2')?.textContent?.startsWith('PATCH /scim/v2/Users/'), null, { timeout: 10_000 })
 
     // a deleted user's history is still reachable by id
-    expect((await t!.send('DELETE', `/Users/${id}`)).status).toBe(204)
+    expect((await t.send('DELETE', `/Users/${id}`)).status).toBe(204)
     await page.goto(`${origin}/admin#/directory/${id}`, { waitUntil: 'load' })
     await page.waitForFunction(() => document.querySelectorAll('#d-timeline > li').length === 3, null, { timeout: 10_000 })
     expect(await page.textContent('#d-detail')).toContain('No such user or group now')
@@ -119,6 +87,6 @@ test.skipIf(!hasChromium)('find a user by filter in the Directory view and see i
     expect(errors).toEqual([])
     expect(blocked).toEqual([])
   } finally {
-    await context.close()
+    await close()
   }
 }, 60_000)

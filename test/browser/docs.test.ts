@@ -4,13 +4,11 @@
  * operations from assets embedded in the binary. Skipped where Chromium is not installed (.ci/run installs it).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBinary, startBinary, type Running } from '../helpers/binary'
-
-const CHROMIUM = '/usr/bin/chromium'
-const hasChromium = existsSync(CHROMIUM)
+import { confineTo, hasChromium, launchChromium } from '../helpers/browser'
 
 let srv: Running | undefined
 let dir: string
@@ -27,25 +25,10 @@ afterAll(async () => {
 })
 
 test.skipIf(!hasChromium)('/docs renders the Users and Groups operations with no internet access', async () => {
-  const { chromium } = await import('playwright-core')
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
+  const { page, close } = await launchChromium()
   try {
-    const page = await browser.newPage()
     const origin = new URL(srv!.base).origin
-    const blocked: string[] = []
-    const served: string[] = []
-    await page.route('**', (route) => {
-      const url = route.request().url()
-      if (url.startsWith(origin + '/')) {
-        served.push(new URL(url).pathname)
-        return route.continue()
-      }
-      blocked.push(url)
-      return route.abort('internetdisconnected')
-    })
+    const { blocked, served } = await confineTo(page, origin)
     const res = await page.goto(origin + '/docs', { waitUntil: 'load', timeout: 15_000 })
     expect(res?.status()).toBe(200)
     // Swagger UI draws one section per tag, then one block per operation
@@ -62,6 +45,6 @@ test.skipIf(!hasChromium)('/docs renders the Users and Groups operations with no
     expect(served).toContain('/docs/assets/swagger-ui-bundle.js')
     expect(blocked).toEqual([]) // the page asked for nothing outside scimd
   } finally {
-    await browser.close()
+    await close()
   }
 }, 60_000)

@@ -11,11 +11,11 @@ import { runMigrations } from '../../src/db/migrate'
 import * as repo from '../../src/db/repo'
 import { columnsOf, render, type ServiceDeps } from '../../src/resources/service'
 import { parseAttrPath } from '../../src/scim/attr-path'
-import { ScimError } from '../../src/scim/errors'
 import { evaluateFilter } from '../../src/scim/filter/evaluate'
 import { parseFilter } from '../../src/scim/filter/parser'
 import { defaultRegistry } from '../../src/scim/schema/registry'
 import { validateResource } from '../../src/scim/schema/validate'
+import { catchScimError as scimError } from '../helpers/errors'
 import { RFC_7644_FILTER_EXAMPLES } from '../scim/filter/arbitrary'
 
 const registry = defaultRegistry()
@@ -23,16 +23,6 @@ const ctx = (kind: 'User' | 'Group', strict = false): FilterSqlContext => ({ reg
 const dialect = new SQLiteSyncDialect()
 const toQuery = (s: SQL) => dialect.sqlToQuery(s)
 const where = (text: string, kind: 'User' | 'Group' = 'User', strict = false) => toQuery(filterToSql(ctx(kind, strict), parseFilter(text)))
-
-function scimError(fn: () => unknown): ScimError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error('expected a ScimError')
-}
 
 // ── SQL text and parameters ────────────────────────────────────────────────────────────────────────────────────
 

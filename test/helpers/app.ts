@@ -26,17 +26,21 @@ export function makeTestApp(overrides: Partial<Config> = {}) {
       headers['content-type'] ??= SCIM
     }
     const url = path.startsWith('http') ? path : path.startsWith('/') && !path.startsWith(config.basePath + '/') && opts.raw ? 'http://localhost' + path : base + path
-    const res = await started.app.handle(new Request(url, { method, headers, body: payload }))
-    const text = await res.text()
-    let json: any
-    try {
-      json = text ? JSON.parse(text) : undefined
-    } catch {
-      json = undefined
-    }
-    return { status: res.status, headers: res.headers, json, text }
+    return readResponse(await started.app.handle(new Request(url, { method, headers, body: payload })))
   }
   return { ...started, config, req, base }
+}
+
+/** A response's status, headers and body as text, and as JSON where the body parses (else `json` is undefined). */
+export async function readResponse(res: Response) {
+  const text = await res.text()
+  let json: any
+  try {
+    json = text ? JSON.parse(text) : undefined
+  } catch {
+    json = undefined
+  }
+  return { status: res.status, headers: res.headers, json, text }
 }
 
 export const USER_URN = 'urn:ietf:params:scim:schemas:core:2.0:User'

@@ -1,7 +1,9 @@
 /** An in-process scimd for the authentication tests: the client address comes from an `x-test-client` header. */
+import { afterAll, beforeAll } from 'bun:test'
 import { DEFAULTS, type Config } from '../../src/config'
 import { assemble } from '../../src/server'
 import { createLogger } from '../../src/log'
+import { readResponse } from './app'
 import { SignJWT, type JWTPayload } from "jose"
 import type { KeyObject } from "node:crypto"
 
@@ -17,15 +19,22 @@ export function makeAuthApp(overrides: Partial<Config> = {}) {
     if (opts.auth !== undefined) headers.authorization = opts.auth
     if (opts.client !== undefined) headers['x-test-client'] = opts.client
     const url = path.startsWith('/scim/') || path.startsWith('/docs') || path.startsWith('/.well-known') || path === '/healthz' ? path : config.basePath + path
-    const res = await started.app.handle(new Request('http://localhost' + url, { method: opts.method ?? 'GET', headers, body: opts.body }))
-    const text = await res.text()
-    let json: any
-    try {
-      json = text ? JSON.parse(text) : undefined
-    } catch {}
-    return { status: res.status, headers: res.headers, json, text }
+    return readResponse(await started.app.handle(new Request('http://localhost' + url, { method: opts.method ?? 'GET', headers, body: opts.body })))
   }
   return { ...started, config, req, lines }
+}
+
+/**
+ * A stand-in authorization server endpoint (JWKS, introspection) on a loopback port, started before the tests of
+ * the calling file and stopped after them. `url(path)` is valid once the tests run.
+ */
+export function loopbackEndpoint(fetch: (req: Request) => Response | Promise<Response>) {
+  let server: ReturnType<typeof Bun.serve> | undefined
+  beforeAll(() => {
+    server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch })
+  })
+  afterAll(() => server?.stop(true))
+  return { url: (path: string) => `http://127.0.0.1:${server!.port}${path}` }
 }
 
 /** Signs claims (iat/exp filled in unless given) with the given key. */

@@ -89,6 +89,16 @@ describe('/Bulk', () => {
     expect(ops[2].response.status).toBe('409')
   })
 
+  test('a path with a malformed percent-encoding is 400 invalidValue for that operation, never a 500', async () => {
+    const { req } = makeTestApp()
+    const r = await req('POST', '/Bulk', bulk([
+      { method: 'DELETE', path: '/Users/%ZZ' },
+      { method: 'PUT', path: '/Groups/%E0%A4%A', data: { schemas: [GROUP_URN], displayName: 'G' } },
+    ]))
+    expect(r.status).toBe(200)
+    expect(r.json.Operations.map((o: any) => [o.status, o.response?.scimType])).toEqual([['400', 'invalidValue'], ['400', 'invalidValue']])
+  })
+
   test('failOnErrors stops after that many errors; only processed operations are answered', async () => {
     const { req } = makeTestApp()
     const ops = [

@@ -265,6 +265,25 @@ describe('inspector', () => {
     expect(lines.some((l) => l.id === post.id && l.requestHeaders.authorization === 'Bearer [REDACTED]')).toBe(true)
   })
 
+  test('a PATCH of the password with capitalised Path/Value (accepted like path/value) is redacted too, also inside /Bulk', async () => {
+    const secret = 'Capitalised-Path-Secret-42'
+    const u = await t.send('POST', '/Users', user('redact.erin'))
+    const patch = await t.send('PATCH', `/Users/${u.json.id}`, { schemas: [PATCH_URN], Operations: [{ op: 'Replace', Path: 'Password', Value: secret + '1' }] })
+    expect(patch.status).toBe(200)
+    const bulk = await t.send('POST', '/Bulk', {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+      Operations: [{ method: 'PATCH', path: `/Users/${u.json.id}`, data: { schemas: [PATCH_URN], Operations: [{ op: 'replace', PATH: 'password', VALUE: secret + '2' }] } }],
+    })
+    expect(bulk.json.Operations[0].status).toBe('200')
+    const ids = [patch.headers.get('x-scimd-request-id'), bulk.headers.get('x-scimd-request-id')]
+    for (const id of ids) {
+      const one = await (await admin(`/admin/requests/${id}`)).text()
+      expect(one).toContain('[REDACTED]')
+      expect(one).not.toContain(secret)
+    }
+    expect(readFileSync(logFile, 'utf8')).not.toContain(secret)
+  })
+
   test('the SSE stream delivers each new exchange', async () => {
     const ctl = new AbortController()
     const res = await admin('/admin/requests/stream', { signal: ctl.signal })

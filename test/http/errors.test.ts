@@ -74,3 +74,21 @@ describe('errors are SCIM errors with the exact status and scimType', () => {
     await expectScimError(await t.req('GET', '/Users?sortOrder=sideways'), 400, 'invalidValue')
   })
 })
+
+describe('a malformed percent-encoding in a resource id', () => {
+  // the inspector records when the admin console is on: its before/after snapshot decodes the id from the path
+  for (const [label, overrides] of [['inspector off', {}], ['inspector recording', { adminToken: 'admin-token-0123456789abcdef' }]] as const)
+    test(`is a SCIM error, never an exception (${label})`, async () => {
+      const t = makeTestApp(overrides)
+      for (const [method, path, body] of [
+        ['GET', '/Users/%ZZ', undefined],
+        ['PUT', '/Users/%ZZ', user('pct@example.com')],
+        ['PATCH', '/Groups/%E0%A4%A', { Operations: [{ op: 'replace', path: 'displayName', value: 'x' }] }],
+        ['DELETE', '/Groups/%', undefined],
+      ] as const) {
+        const r = await t.req(method, path, body)
+        expect([method, path, r.status]).toEqual([method, path, 400])
+        await expectScimError(r, 400, 'invalidValue')
+      }
+    })
+})

@@ -231,6 +231,18 @@ describe('admin directory endpoints', () => {
     expect((await t.admin('/admin/resources/nope')).status).toBe(404)
   })
 
+  test("a tenant's resource (?tenant=) is shown with its own meta.location under /t/{tenant}", async () => {
+    const t = setup()
+    const made = await t.app.handle(new Request('http://localhost/admin/tenants', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'acme' }) }))
+    const token = ((await made.json()) as any).credentials.token
+    const u = await t.req('POST', 'http://localhost/t/acme/scim/v2/Users', user('tenant.u'), { auth: `Bearer ${token}` })
+    expect(u.json.meta.location).toBe(`http://localhost/t/acme/scim/v2/Users/${u.json.id}`)
+    const r = await t.admin(`/admin/resources/${u.json.id}?tenant=acme`)
+    expect(r.status).toBe(200)
+    expect(r.json.resource.meta.location).toBe(u.json.meta.location)
+    expect((await t.admin(`/admin/resources/${u.json.id}`)).status).toBe(404) // not in the default tenant
+  })
+
   test('history filters: time range, type, op, id; bad values are 400 invalidValue', async () => {
     const t = setup()
     const u = await t.req('POST', '/Users', user('f.u'))

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { makeAuthApp, scimError } from '../helpers/auth'
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { loopbackEndpoint, makeAuthApp, scimError } from '../helpers/auth'
 import { createIntrospector } from '../../src/introspection'
 
 const CLIENT = 'Basic ' + Buffer.from('scimd-rs:rs+secret').toString('base64') // "rs secret", form-encoded first (RFC 6749 §2.3.1)
@@ -7,37 +7,29 @@ const now = () => Math.floor(Date.now() / 1000)
 
 let calls: string[] = []
 let mode: 'ok' | 'error' = 'ok'
-let server: ReturnType<typeof Bun.serve>
-beforeAll(() => {
-  server = Bun.serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    async fetch(req) {
-      if (mode === 'error') return new Response('boom', { status: 500 })
-      if (req.headers.get('authorization') !== CLIENT) return Response.json({ error: 'invalid_client' }, { status: 401 })
-      const form = new URLSearchParams(await req.text())
-      const token = form.get('token') ?? ''
-      calls.push(token)
-      switch (token) {
-        case 'opaque-good':
-        case 'opaque-good-2':
-          return Response.json({ active: true, scope: 'scim offline', sub: 'okta-app', client_id: 'okta', exp: now() + 600 })
-        case 'opaque-noscope':
-          return Response.json({ active: true, scope: 'openid', sub: 'x', exp: now() + 600 })
-        case 'opaque-other-aud':
-          return Response.json({ active: true, scope: 'scim', aud: 'another-api', exp: now() + 600 })
-        case 'opaque-expired':
-          return Response.json({ active: true, scope: 'scim', exp: now() - 600 })
-        default:
-          return Response.json({ active: false })
-      }
-    },
-  })
+const endpoint = loopbackEndpoint(async (req) => {
+  if (mode === 'error') return new Response('boom', { status: 500 })
+  if (req.headers.get('authorization') !== CLIENT) return Response.json({ error: 'invalid_client' }, { status: 401 })
+  const form = new URLSearchParams(await req.text())
+  const token = form.get('token') ?? ''
+  calls.push(token)
+  switch (token) {
+    case 'opaque-good':
+    case 'opaque-good-2':
+      return Response.json({ active: true, scope: 'scim offline', sub: 'okta-app', client_id: 'okta', exp: now() + 600 })
+    case 'opaque-noscope':
+      return Response.json({ active: true, scope: 'openid', sub: 'x', exp: now() + 600 })
+    case 'opaque-other-aud':
+      return Response.json({ active: true, scope: 'scim', aud: 'another-api', exp: now() + 600 })
+    case 'opaque-expired':
+      return Response.json({ active: true, scope: 'scim', exp: now() - 600 })
+    default:
+      return Response.json({ active: false })
+  }
 })
-afterAll(() => server.stop(true))
 
 const cfg = () => ({
-  introspectionUrl: `http://127.0.0.1:${server.port}/introspect`,
+  introspectionUrl: endpoint.url('/introspect'),
   introspectionClientId: 'scimd-rs',
   introspectionClientSecret: 'rs secret',
   introspectionCache: 0.4,

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { beforeAll, describe, expect, test } from 'bun:test'
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWK } from 'jose'
 import { generateKeyPairSync } from 'node:crypto'
-import { makeAuthApp, scimError, sign } from '../helpers/auth'
+import { loopbackEndpoint, makeAuthApp, scimError, sign } from '../helpers/auth'
 
 const ISS = 'https://issuer.test/oauth2/default'
 const AUD = 'scimd'
@@ -17,18 +17,10 @@ const pemA = await exportSPKI(A.publicKey)
 
 let published: JWK[] = [pubA]
 let fetches = 0
-let jwks: ReturnType<typeof Bun.serve>
-beforeAll(() => {
-  jwks = Bun.serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    fetch() {
-      fetches++
-      return Response.json({ keys: published })
-    },
-  })
+const jwks = loopbackEndpoint(() => {
+  fetches++
+  return Response.json({ keys: published })
 })
-afterAll(() => jwks.stop(true))
 
 const good = { iss: ISS, aud: AUD, sub: 'okta-app', scope: 'scim openid' }
 const bearer = (t: string) => `Bearer ${t}`
@@ -43,7 +35,7 @@ describe('JWT bearer tokens from a JWKS URL', () => {
   let t: ReturnType<typeof makeAuthApp>
   beforeAll(() => {
     t = makeAuthApp({
-      jwtJwksUrl: `http://127.0.0.1:${jwks.port}/keys`,
+      jwtJwksUrl: jwks.url('/keys'),
       jwtJwksCooldown: 0.3,
       jwtIssuer: [ISS],
       jwtAudience: [AUD],

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { makeAuthApp, scimError, sign } from '../helpers/auth'
+import { describe, expect, test } from 'bun:test'
+import { loopbackEndpoint, makeAuthApp, scimError, sign } from '../helpers/auth'
 
 const SECRET_TEXT = 'a-test-secret-of-at-least-32-bytes!!'
 const SECRET = new TextEncoder().encode(SECRET_TEXT)
@@ -8,19 +8,11 @@ const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 const TOKEN = 'me-static-token-0123456789'
 const basic = (u: string, p: string) => 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64')
 
-let server: ReturnType<typeof Bun.serve>
-beforeAll(() => {
-  server = Bun.serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    async fetch(req) {
-      const token = new URLSearchParams(await req.text()).get('token')
-      if (token === 'opaque-alice') return Response.json({ active: true, sub: 'alice@example.com', email: 'alice@example.com', exp: Math.floor(Date.now() / 1000) + 600 })
-      return Response.json({ active: false })
-    },
-  })
+const introspection = loopbackEndpoint(async (req) => {
+  const token = new URLSearchParams(await req.text()).get('token')
+  if (token === 'opaque-alice') return Response.json({ active: true, sub: 'alice@example.com', email: 'alice@example.com', exp: Math.floor(Date.now() / 1000) + 600 })
+  return Response.json({ active: false })
 })
-afterAll(() => server.stop(true))
 
 async function seed(app: ReturnType<typeof makeAuthApp>, auth: string) {
   const c = await app.req('/Users', { method: 'POST', auth, headers: { 'content-type': 'application/scim+json' }, body: JSON.stringify({ schemas: [USER], userName: 'Alice@Example.com', externalId: 'ext-1' }) })
@@ -74,7 +66,7 @@ describe('/Me', () => {
   })
 
   test('introspection: the introspected sub', async () => {
-    const app = makeAuthApp({ introspectionUrl: `http://127.0.0.1:${server.port}/introspect`, introspectionClientId: 'c', introspectionClientSecret: 's' } as any)
+    const app = makeAuthApp({ introspectionUrl: introspection.url('/introspect'), introspectionClientId: 'c', introspectionClientSecret: 's' } as any)
     const basicApp = app // seed through /Users with the same token: the subject does not matter there
     const id = await seed(basicApp, 'Bearer opaque-alice')
     const r = await app.req('/Me', { auth: 'Bearer opaque-alice' })

@@ -101,6 +101,27 @@ describe('tenants', () => {
     expect((await a('GET', `/Users/${id}`)).status).toBe(200)
   })
 
+  test('a pagination cursor works only in the tenant that issued it (400 invalidCursor elsewhere)', async () => {
+    const { t, a, b } = await setup()
+    for (let i = 0; i < 3; i++) {
+      await a('POST', '/Users', user(`a${i}@example.com`))
+      await b('POST', '/Users', user(`b${i}@example.com`))
+      await t.req('POST', '/Users', user(`d${i}@example.com`))
+    }
+    for (const [path, body] of [['/Users?cursor&count=1', undefined], ['/.search', { cursor: '', count: 1 }]] as const) {
+      const first = await a(body ? 'POST' : 'GET', path, body)
+      expect(first.status).toBe(200)
+      const cursor = first.json.nextCursor
+      expect(typeof cursor).toBe('string')
+      const next = (send: typeof a) => (body ? send('POST', '/.search', { cursor, count: 1 }) : send('GET', `/Users?count=1&cursor=${cursor}`))
+      expect((await next(a)).status).toBe(200)
+      for (const other of [b, (m: string, p: string, bd?: unknown) => t.req(m, p, bd)] as (typeof a)[]) {
+        const r = await next(other)
+        expect([path, r.status, r.json.scimType]).toEqual([path, 400, 'invalidCursor'])
+      }
+    }
+  })
+
   test('inspector entries are tagged with the tenant; /admin/requests?tenant= filters', async () => {
     const { t, admin, a, b } = await setup()
     await a('GET', '/Users')

@@ -9,6 +9,7 @@ import oktaDeactivate from '../fixtures/idp/okta/patch-deactivate-user.json'
 import oktaGroupMembership from '../fixtures/idp/okta/patch-group-membership.json'
 import entraUpdateUser from '../fixtures/idp/entra/patch-update-user.json'
 import entraRemoveMembers from '../fixtures/idp/entra/patch-remove-members.json'
+import { catchScimError as scimError } from '../helpers/errors'
 
 const registry = defaultRegistry()
 const User = registry.resourceType('User')!
@@ -54,16 +55,6 @@ function patch(resource: Obj, ops: unknown[], o: Opts = {}): PatchResult {
 }
 
 const patchGroup = (resource: Obj, ops: unknown[], o: Opts = {}) => patch(resource, ops, { rt: Group, ...o })
-
-function scimError(fn: () => unknown): ScimError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error('expected a ScimError')
-}
 
 function expectError(fn: () => unknown, scimType: string | undefined, detail?: RegExp): ScimError {
   const e = scimError(fn)

@@ -13,6 +13,7 @@ import {
 } from '../../../src/scim/filter/evaluate'
 import type { Filter } from '../../../src/scim/filter/ast'
 import { ScimError } from '../../../src/scim/errors'
+import { catchScimError } from '../../helpers/errors'
 import {
   CORE_USER_URN,
   CUSTOM_URN,
@@ -76,15 +77,7 @@ const RFC_EXPECTED: [boolean, boolean][] = [
 const ev = (text: string, r: Record<string, unknown> = bjensen, resolve: AttrResolver = userResolver) =>
   evaluateFilter(parseFilter(text), r, resolve)
 
-function evalError(text: string, r: Record<string, unknown> = bjensen): ScimError {
-  try {
-    ev(text, r)
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error(`evaluated without error: ${text}`)
-}
+const evalError = (text: string, r: Record<string, unknown> = bjensen) => catchScimError(() => ev(text, r), `evaluated without error: ${text}`)
 
 describe('RFC 7644 §3.4.2.2 examples', () => {
   test('one expectation per example', () => expect(RFC_EXPECTED.length).toBe(RFC_7644_FILTER_EXAMPLES.length))

@@ -4,6 +4,7 @@ import { parseFilter } from '../../../src/scim/filter/parser'
 import type { AttrPath, CompareOp, Filter, Literal } from '../../../src/scim/filter/ast'
 import { ScimError } from '../../../src/scim/errors'
 import { LIMITS } from '../../../src/scim/constants'
+import { catchScimError } from '../../helpers/errors'
 import { RFC_7644_FILTER_EXAMPLES } from './arbitrary'
 
 const a = (attr: string, sub?: string, uri?: string): AttrPath => {
@@ -28,15 +29,7 @@ const vp = (attr: string | AttrPath, filter: Filter): Filter => ({
   filter,
 })
 
-function parseError(text: string): ScimError {
-  try {
-    parseFilter(text)
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error(`parsed without error: ${text}`)
-}
+const parseError = (text: string) => catchScimError(() => parseFilter(text), `parsed without error: ${text}`)
 
 describe('RFC 7644 §3.4.2.2 examples', () => {
   test.each(RFC_7644_FILTER_EXAMPLES)('filter=%s', (text, ast) => {

@@ -4,17 +4,10 @@ import { parsePatchPath, stringifyPatchPath } from '../../../src/scim/filter/pat
 import type { PatchPath } from '../../../src/scim/filter/ast'
 import { ScimError } from '../../../src/scim/errors'
 import { LIMITS } from '../../../src/scim/constants'
+import { catchScimError } from '../../helpers/errors'
 import { ENTERPRISE_URN, patchPathArb } from './arbitrary'
 
-function pathError(text: string): ScimError {
-  try {
-    parsePatchPath(text)
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error(`parsed without error: ${text}`)
-}
+const pathError = (text: string) => catchScimError(() => parsePatchPath(text), `parsed without error: ${text}`)
 
 describe('parsePatchPath', () => {
   test.each<[string, PatchPath]>([
