@@ -36,6 +36,7 @@ const BIN = join(ROOT, 'dist', 'scimd')
 const hasTaskset = spawnSync(['sh', '-c', 'command -v taskset']).exitCode === 0 && cpus().length >= 2
 const pin = (cpu: number, cmd: string[]) => (hasTaskset ? ['taskset', '-c', String(cpu), ...cmd] : cmd)
 const log = (s: string) => process.stderr.write(s + '\n')
+const scimdEnv = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('SCIMD_') && v !== undefined)) as Record<string, string>
 
 if (spawnSync(['sh', '-c', 'command -v wrk']).exitCode !== 0) {
   log('bench: wrk is not installed (apt-get install -y wrk)')
@@ -67,7 +68,8 @@ async function waitHealthy(url: string, proc: Subprocess, timeoutMs = 15_000): P
 function startScimd(db: string, port: number, cpu?: number) {
   return spawn(cpu === undefined ? [BIN] : pin(cpu, [BIN]), {
     cwd: work,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: db, SCIMD_BEARER_TOKENS: TOKEN, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' },
+    // SCIMD_* variables of the bench's own environment reach the server (e.g. to compare SCIMD_SQLITE_CACHE settings)
+    env: { ...scimdEnv, PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: db, SCIMD_BEARER_TOKENS: TOKEN, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' },
     stdout: 'ignore',
     stderr: 'inherit',
   })
