@@ -50,7 +50,8 @@ test.skipIf(!hasChromium)('log in, see a SCIM request appear live, open it, chan
     const patched = await t.send('PATCH', `/Users/${created.json.id}`, { schemas: [PATCH_URN], Operations: [{ op: 'replace', path: 'displayName', value: 'Erin B' }] })
     const pid = patched.headers.get('x-scimd-request-id')!
     await page.locator(`#requests tbody tr[data-id="${pid}"]`).click()
-    await page.waitForSelector('#detail table.diff', { timeout: 10_000 })
+    // wait for the PATCH's own detail: the POST's (which has a diff table too) may still be on screen
+    await page.waitForFunction(() => document.querySelector('#detail h2')?.textContent?.startsWith('PATCH') && document.querySelector('#detail table.diff'), undefined, { timeout: 10_000 })
     const diff = (await page.textContent('#detail table.diff'))!
     expect(diff).toContain('displayName')
     expect(diff).toContain('"Erin B"')
