@@ -227,3 +227,16 @@ describe('RFC 7644 §3.4.2.2 examples over HTTP', () => {
     expect(root.json.Resources.map((x: any) => x.id).sort()).toEqual([...want, ...(groupsToo ? [ids.admins, ids.everyone] : [])].sort())
   })
 })
+
+describe('attributes that are never returned', () => {
+  test('a filter on password is 400 invalidFilter, never an oracle', async () => {
+    const t = makeTestApp()
+    await t.req('POST', '/Users', { userName: 'pw@example.com', password: 'Secret-1' })
+    for (const f of ['password eq "Secret-1"', 'password pr', 'emails[value eq "x"] or password sw "S"']) {
+      const r = await t.req('GET', `/Users?filter=${encodeURIComponent(f)}`)
+      expect(r.status).toBe(400)
+      expect(r.json.scimType).toBe('invalidFilter')
+      expect(r.text).not.toContain('Secret-1')
+    }
+  })
+})

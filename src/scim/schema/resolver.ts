@@ -5,6 +5,8 @@
  * JSON fold ASCII like SQLite's lower()), so in-memory evaluation and SQL agree.
  */
 import type { AttrPath } from '../filter/ast'
+import { formatAttrPath } from '../attr-path'
+import { invalidFilter } from '../errors'
 import type { AttrInfo, AttrResolver } from '../filter/evaluate'
 import type { ResolvedAttr, SchemaRegistry } from './registry'
 import type { ResourceTypeDef } from './types'
@@ -16,6 +18,10 @@ export interface ResolverOptions {
 }
 
 function toInfo(r: ResolvedAttr, opts: ResolverOptions): AttrInfo {
+  // A `returned: never` attribute (password) is not stored where a filter could reach it, and a filter on it would
+  // be an oracle for its value: refuse it rather than silently matching nothing.
+  if (r.def.returned === 'never')
+    throw invalidFilter(`Attribute '${formatAttrPath(r.canonical)}' is never returned and cannot be used to filter or sort`)
   const info: AttrInfo = {
     type: r.def.type,
     multiValued: r.def.multiValued || Boolean(r.parent?.multiValued),
