@@ -10,7 +10,7 @@ import { formBodyHasToken, openApiSecurity, type Authenticator, type Principal }
 import type { Logger } from './log'
 import { silentLogger } from './log'
 import type { SchemaRegistry } from './scim/schema/registry'
-import { scimHttp, scimJson, scimResponse, toScimError } from './http/scim-plugin'
+import { readLimited, scimHttp, scimJson, scimResponse, toScimError } from './http/scim-plugin'
 import { openApiComponents } from './http/openapi'
 import { docsUi } from './http/docs-ui'
 import { resourceRoutes } from './resources/routes'
@@ -147,8 +147,13 @@ export function createApp(d: AppDeps) {
     // RFC 6750 §2.2 form-body tokens are refused before the body is parsed (this hook runs before scim.http's)
     .onParse(async ({ request, contentType }) => {
       if (!contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded')) return
-      const text = await peekText(request.clone(), config.maxBody)
-      if (text !== undefined && formBodyHasToken(text)) throw d.auth.formTokenRefusal()
+      let text: string
+      try {
+        text = new TextDecoder().decode(await readLimited(request.clone(), config.maxBody))
+      } catch {
+        return // over the limit: scim.http answers 413
+      }
+      if (formBodyHasToken(text)) throw d.auth.formTokenRefusal()
     })
     .use(scimHttp({ maxBody: config.maxBody, log }))
     .use(
@@ -206,16 +211,3 @@ export function createApp(d: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>
-
-/** Reads a body as text up to `limit` bytes; undefined when it is larger (scim.http then answers 413). */
-async function peekText(request: Request, limit: number): Promise<string | undefined> {
-  if (Number(request.headers.get('content-length') ?? 0) > limit || !request.body) return request.body ? undefined : ''
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength
-    if (total > limit) return undefined
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks).toString('utf8')
-}

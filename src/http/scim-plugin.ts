@@ -23,7 +23,7 @@ export function scimJson(body: unknown, status = 200, headers: Record<string, st
 }
 
 /** Reads a body up to maxBody bytes, stopping as soon as it is over (chunked bodies have no Content-Length). */
-async function readLimited(request: Request, maxBody: number): Promise<Uint8Array> {
+export async function readLimited(request: Request, maxBody: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? NaN)
   const tooLarge = (n: number | string) => payloadTooLarge(`Request body of ${n} bytes exceeds the limit of ${maxBody} bytes`)
   if (declared > maxBody) throw tooLarge(declared)
