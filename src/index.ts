@@ -141,26 +141,32 @@ async function main(argv: string[]) {
     process.exitCode = await tokenMain(rest, process.env, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) })
     return
   }
-  if (cmd === 'import' || cmd === 'export') {
+  // commands that take their own arguments beside the server's options
+  const io = {
+    out: (t: string) => void process.stdout.write(t),
+    err: (t: string) => void process.stderr.write(t),
+    isTTY: Boolean(process.stderr.isTTY),
+  }
+  const commandConfig = () => {
     const args: string[] = []
-    const config = loadConfig(rest, args)
+    return { config: loadConfig(rest, args), args }
+  }
+  if (cmd === 'import' || cmd === 'export') {
+    const { config, args } = commandConfig()
     const { importMain, exportMain } = await import('./cli/data')
-    const io = { out: (s: string) => void process.stdout.write(s), err: (s: string) => void process.stderr.write(s), isTTY: Boolean(process.stderr.isTTY) }
     process.exitCode = await (cmd === 'import' ? importMain : exportMain)(config, args, io)
     return
   }
   if (cmd === 'history') {
-    const args: string[] = []
-    const config = loadConfig(rest, args)
+    const { config, args } = commandConfig()
     const { historyMain } = await import('./cli/history')
-    process.exitCode = historyMain(config, args, { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s), isTTY: Boolean(process.stdout.isTTY) })
+    process.exitCode = historyMain(config, args, { ...io, isTTY: Boolean(process.stdout.isTTY) })
     return
   }
   if (cmd === 'tenant') {
-    const args: string[] = []
-    const config = loadConfig(rest, args)
+    const { config, args } = commandConfig()
     const { tenantMain } = await import('./cli/tenant')
-    process.exitCode = tenantMain(config, args, { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) })
+    process.exitCode = tenantMain(config, args, io)
     return
   }
   die(`scimd: unknown command '${cmd}' (see scimd --help)`)
