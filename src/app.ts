@@ -92,7 +92,7 @@ export function createApp(d: AppDeps) {
     const original = tenantScope.getStore()?.original ?? request
     return d.clientAddress ? d.clientAddress(original) : (server?.requestIP(original)?.address ?? undefined)
   }
-  const tenantHoc = tenantRouter({ db: d.db, basePath: config.basePath })
+  const tenantHoc = tenantRouter({ db: d.db, basePath: config.basePath, auth: config, log })
   const toolkit =
     d.toolkit ??
     createToolkit({

@@ -29,6 +29,12 @@ export interface Principal {
 export interface AuthConfig {
   basicAuth?: { user: string; password: string }
   bearerTokens: string[]
+  /** Static tokens given as stored SHA-256 digests (hex) instead of clear text: a tenant keeps only digests. */
+  bearerTokenDigests?: string[]
+  /** Basic credentials with the password as a stored SHA-256 digest (hex): a tenant's (src/tenants/service.ts). */
+  basicDigest?: { user: string; passwordHex: string | null }
+  /** The principal's subject for a static token (default: "token #N") */
+  tokenSubject?: (index: number) => string
   realm?: string
   /** JWT verification; on when it names at least one key source. */
   jwt?: JwtVerifierOptions
@@ -43,6 +49,9 @@ export interface AuthConfig {
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest()
+/** A stored hex digest as bytes; a malformed or missing one becomes the digest of a random value (never matches). */
+const storedDigest = (hex: string | null | undefined) =>
+  hex && /^[0-9a-f]{64}$/.test(hex) ? Buffer.from(hex, 'hex') : digest(Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex'))
 
 /** Constant-time string equality (length differences are hidden by hashing first). */
 export function safeEqual(a: string, b: string): boolean {
@@ -65,8 +74,12 @@ export interface Authenticator {
 export function createAuthenticator(cfg: AuthConfig): Authenticator {
   const realm = cfg.realm ?? 'scimd'
   const log = cfg.log ?? silentLogger
-  const tokens = cfg.bearerTokens.map((t) => digest(t))
-  const basic = cfg.basicAuth ? { user: digest(cfg.basicAuth.user), password: digest(cfg.basicAuth.password) } : undefined
+  const tokens = [...cfg.bearerTokens.map((t) => digest(t)), ...(cfg.bearerTokenDigests ?? []).map(storedDigest)]
+  const basic = cfg.basicAuth
+    ? { user: digest(cfg.basicAuth.user), password: digest(cfg.basicAuth.password) }
+    : cfg.basicDigest
+      ? { user: digest(cfg.basicDigest.user), password: storedDigest(cfg.basicDigest.passwordHex) }
+      : undefined
   const jwt: JwtVerifier | undefined = cfg.jwt ? createJwtVerifier(cfg.jwt) : undefined
   const introspector: Introspector | undefined = cfg.introspection ? createIntrospector(cfg.introspection) : undefined
   const brake: Brake | undefined = cfg.brake && cfg.brake.limit > 0 ? createBrake(cfg.brake) : undefined
@@ -117,7 +130,7 @@ export function createAuthenticator(cfg: AuthConfig): Authenticator {
       let match = -1
       // check every token so the time taken does not tell which one matched
       for (let i = 0; i < tokens.length; i++) if (timingSafeEqual(d, tokens[i]) && match < 0) match = i
-      if (match >= 0) return { mode: 'bearer', subject: `token #${match + 1}` }
+      if (match >= 0) return { mode: 'bearer', subject: cfg.tokenSubject ? cfg.tokenSubject(match) : `token #${match + 1}` }
       refused.push('bearer: not a configured static token')
     }
     if (credentials === '') return { refused }

@@ -26,8 +26,9 @@ Usage:
   scimd token [--sub S] [--scope 'a b'] [--ttl 1h] [--aud A] [--iss I] [--secret S]
                             print a signed test JWT (ES256 with the local key kept in the
                             database, or HS256 with --secret / SCIMD_JWT_SECRET)
-  scimd tenant add|list|rotate|rm ID
-                            manage tenants (/t/ID/scim/v2, own data and credentials)
+  scimd tenant add|update|list|rotate|rm ID
+                            manage tenants (/t/ID/scim/v2, own data and credentials,
+                            optionally their own JWT / introspection settings)
   scimd --version           print the version
   scimd --help              this help; scimd COMMAND --help for one command
 
@@ -164,9 +165,12 @@ async function main(argv: string[]) {
     return
   }
   if (cmd === 'tenant') {
-    const { config, args } = commandConfig()
-    const { tenantMain } = await import('./cli/tenant')
-    process.exitCode = tenantMain(config, args, io)
+    const { tenantMain, splitTenantAuthArgs } = await import('./cli/tenant')
+    // --jwt-jwks-url … after `tenant` are the tenant's settings, not the server's
+    const { own, others } = splitTenantAuthArgs(rest)
+    const args: string[] = []
+    const config = loadConfig(others, args)
+    process.exitCode = tenantMain(config, [...args, ...own], io)
     return
   }
   die(`scimd: unknown command '${cmd}' (see scimd --help)`)

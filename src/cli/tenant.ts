@@ -6,14 +6,16 @@ import type { Config } from '../config'
 import { closeDatabase, openDatabase } from '../db/client'
 import { runMigrations } from '../db/migrate'
 import { ScimError } from '../scim/errors'
-import { createTenant, listTenantViews, removeTenant, rotateTenant, type TenantCredentials } from '../tenants/service'
+import { createTenant, listTenantViews, removeTenant, rotateTenant, updateTenant, type TenantCredentials, type TenantView } from '../tenants/service'
+import { mergeTenantAuth, TENANT_AUTH_FLAGS } from '../tenants/auth'
 
 export interface TenantIo {
   out: (s: string) => void
   err: (s: string) => void
 }
 
-export const TENANT_HELP = `Usage: scimd tenant add ID [--tenant-profile okta|entra|strict] [--tenant-basic-user NAME] [options]
+export const TENANT_HELP = `Usage: scimd tenant add ID [--tenant-profile okta|entra|strict] [--tenant-basic-user NAME] [OAUTH] [options]
+       scimd tenant update ID [--tenant-profile P|''] [--clear-auth] [OAUTH] [options]
        scimd tenant list [--json] [options]
        scimd tenant rotate ID [options]
        scimd tenant rm ID --yes [options]
@@ -24,17 +26,47 @@ Manages the tenants of the database (DATABASE_URL / --database-url). A tenant's 
   add ID        create the tenant and print its credentials (a bearer token, and a Basic password with
                 --tenant-basic-user): they are shown only this once (scimd keeps SHA-256 digests)
   list          the tenants with their profile, auth modes and user/group counts (--json: one per line)
+  update ID     change the profile ('' = the server's) or the OAuth settings: a flag with a value sets it,
+                an empty value (--jwt-issuer=) removes it, --clear-auth removes them all first
   rotate ID     new credentials (printed once); the old ones stop working at once
   rm ID --yes   delete the tenant with all its users, groups, memberships and history
 
+OAUTH: the tenant also accepts OAuth tokens, with the names of the server's own flags (see scimd --help):
+  --jwt-jwks-url URL  --jwt-public-key PEM|JWK|@file  --jwt-secret S  --jwt-issuer I[,I]  --jwt-audience A[,A]
+  --jwt-algorithms ALG[,ALG]  --required-scopes 'S S'  --introspection-url URL
+  --introspection-client-id ID  --introspection-client-secret S
+Secrets are kept in the database (they are needed to verify) and never printed again ("set").
+
 Exit status: 0 ok, 1 failure (unknown or existing tenant), 2 bad usage.
 `
+
+function printAuth(io: TenantIo, t: TenantView) {
+  io.out(`  auth modes:     ${t.auth.join(', ')}\n`)
+  if (t.authSettings) for (const [k, v] of Object.entries(t.authSettings)) io.out(`  ${(k + ':').padEnd(16)}${Array.isArray(v) ? v.join(',') : String(v).split('\n')[0]}\n`)
+}
 
 function printCredentials(io: TenantIo, id: string, c: TenantCredentials, basePath: string) {
   io.out(`tenant ${id}: base path /t/${id}${basePath}\n`)
   io.out(`  bearer token:   ${c.token}\n`)
   if (c.basic) io.out(`  basic user:     ${c.basic.user}\n  basic password: ${c.basic.password}\n`)
   io.out('  (shown only now: scimd stores digests)\n')
+}
+
+/**
+ * Takes the OAuth flags (--jwt-jwks-url …: the server's own names) out of the command line before the server
+ * configuration is read from it, so that they set the tenant's settings and not the server's.
+ */
+export function splitTenantAuthArgs(argv: string[]): { own: string[]; others: string[] } {
+  const own: string[] = []
+  const others: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const f = TENANT_AUTH_FLAGS.find(([name]) => a === name || a.startsWith(name + '='))
+    if (!f) others.push(a)
+    else if (a.includes('=') || i + 1 >= argv.length) own.push(a)
+    else own.push(a, argv[++i])
+  }
+  return { own, others }
 }
 
 export function tenantMain(config: Config, args: string[], io: TenantIo): number {
@@ -56,9 +88,18 @@ export function tenantMain(config: Config, args: string[], io: TenantIo): number
     io.err(`scimd tenant: ${msg}\n\n${TENANT_HELP}`)
     return 2
   }
-  if (!sub || !['add', 'list', 'ls', 'rm', 'remove', 'rotate'].includes(sub)) return usage(sub ? `unknown subcommand '${sub}'` : 'a subcommand is required')
+  if (!sub || !['add', 'update', 'list', 'ls', 'rm', 'remove', 'rotate'].includes(sub)) return usage(sub ? `unknown subcommand '${sub}'` : 'a subcommand is required')
   const profile = flag('--tenant-profile')
   const basicUser = flag('--tenant-basic-user')
+  const auth: Record<string, string> = {}
+  for (const [name, key] of TENANT_AUTH_FLAGS) {
+    const present = rest.some((a) => a === name || a.startsWith(name + '='))
+    const v = flag(name)
+    if (v !== undefined) auth[key] = v
+    else if (present) return usage(`${name} needs a value`)
+  }
+  const clearAuth = has('--clear-auth')
+  if (sub !== 'add' && sub !== 'update' && (Object.keys(auth).length || clearAuth)) return usage(`OAuth settings are for add and update, not ${sub}`)
   const json = has('--json')
   const yes = has('--yes')
   const [id, ...extra] = rest
@@ -71,8 +112,20 @@ export function tenantMain(config: Config, args: string[], io: TenantIo): number
     runMigrations(db)
     switch (sub) {
       case 'add': {
-        const made = createTenant(db, { id, profile: profile ?? null, ...(basicUser ? { basicUser } : {}) })
+        const made = createTenant(db, { id, profile: profile ?? null, ...(basicUser ? { basicUser } : {}), ...(Object.keys(auth).length ? { auth } : {}) }, new Date(), { files: true })
         printCredentials(io, id, made.credentials, config.basePath)
+        printAuth(io, made.tenant)
+        return 0
+      }
+      case 'update': {
+        if (profile === undefined && !clearAuth && !Object.keys(auth).length) return usage('update needs --tenant-profile, --clear-auth or an OAuth flag')
+        if (clearAuth) {
+          mergeTenantAuth(auth, null, { files: true }) // the new settings are checked before the old ones go
+          updateTenant(db, id, { auth: null })
+        }
+        const r = updateTenant(db, id, { ...(profile !== undefined ? { profile: profile || null } : {}), ...(Object.keys(auth).length ? { auth } : {}) }, { files: true })
+        io.out(`tenant ${id} updated: profile=${r.tenant.profile ?? '(server)'}\n`)
+        printAuth(io, r.tenant)
         return 0
       }
       case 'rotate': {

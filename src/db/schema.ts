@@ -130,4 +130,6 @@ export const tenants = sqliteTable('tenants', {
   basicUser: text('basic_user'),
   basicPasswordHash: text('basic_password_hash'),
   rotated: text('rotated'),
+  /** OAuth settings (JWT, introspection, required scopes) as JSON; null = static token/Basic only (src/tenants/auth.ts) */
+  auth: text('auth', { mode: 'json' }).$type<Record<string, unknown>>(),
 })

@@ -18,12 +18,12 @@ export function getTenant(db: Db, id: string): TenantRow | undefined {
  * tenant`) takes effect on the next request.
  */
 export function tenantLookup(db: Db): (id: string) => TenantRow | undefined {
-  const stmt = db.$client.prepare<{ id: string; created: string; profile: string | null; token_hash: string | null; basic_user: string | null; basic_password_hash: string | null; rotated: string | null }, [string]>(
-    'select id, created, profile, token_hash, basic_user, basic_password_hash, rotated from tenants where id = ?',
+  const stmt = db.$client.prepare<{ id: string; created: string; profile: string | null; token_hash: string | null; basic_user: string | null; basic_password_hash: string | null; rotated: string | null; auth: string | null }, [string]>(
+    'select id, created, profile, token_hash, basic_user, basic_password_hash, rotated, auth from tenants where id = ?',
   )
   return (id) => {
     const r = stmt.all(id)[0]
-    return r && { id: r.id, created: r.created, profile: r.profile, tokenHash: r.token_hash, basicUser: r.basic_user, basicPasswordHash: r.basic_password_hash, rotated: r.rotated }
+    return r && { id: r.id, created: r.created, profile: r.profile, tokenHash: r.token_hash, basicUser: r.basic_user, basicPasswordHash: r.basic_password_hash, rotated: r.rotated, auth: r.auth === null ? null : JSON.parse(r.auth) }
   }
 }
 
@@ -36,6 +36,11 @@ export function insertTenant(db: Db, row: TenantRow): void {
 }
 
 export function updateTenantCredentials(db: Db, id: string, c: Pick<TenantRow, 'tokenHash' | 'basicPasswordHash' | 'rotated'>): void {
+  db.update(tenants).set(c).where(eq(tenants.id, id)).run()
+}
+
+/** Changes a tenant's profile and OAuth settings (src/tenants/auth.ts). */
+export function updateTenantSettings(db: Db, id: string, c: Partial<Pick<TenantRow, 'profile' | 'auth'>>): void {
   db.update(tenants).set(c).where(eq(tenants.id, id)).run()
 }
 

@@ -5,6 +5,7 @@
  *                                      → 201 with the tenant, its base URL and its credentials (shown this once)
  *   GET    /admin/tenants              → the tenants (no secrets) with their user and group counts
  *   GET    /admin/tenants/{id}
+ *   PATCH  /admin/tenants/{id}         {"profile": …, "auth": {"jwtJwksUrl": …, …}} → the tenant (secrets as "set")
  *   POST   /admin/tenants/{id}/rotate  → new credentials (shown once); the old ones stop working at once
  *   DELETE /admin/tenants/{id}         → the tenant and all its users, groups, memberships and history
  * Errors are SCIM errors.
@@ -16,7 +17,7 @@ import { scimHttp } from '../http/scim-plugin'
 import type { Logger } from '../log'
 import { notFound } from '../scim/errors'
 import { adminDoc, adminJson as json, type AdminAuth } from '../toolkit/admin'
-import { createTenant, listTenantViews, removeTenant, rotateTenant, viewOf } from './service'
+import { createTenant, listTenantViews, removeTenant, rotateTenant, updateTenant, viewOf } from './service'
 
 export interface TenantAdminOptions {
   auth?: AdminAuth
@@ -49,7 +50,7 @@ export function tenantAdminRoutes(o: TenantAdminOptions) {
         body: t.Optional(t.Object({}, { additionalProperties: true })),
         detail: adminDoc(
           'Create a tenant',
-          'Body: {"id": "acme-okta", "profile": "okta" | "entra" | "strict" | null, "basicUser": "okta"}. Answers 201 with the base URL (/t/{id}/scim/v2) and the credentials: a bearer token and, with basicUser, a Basic password. They are shown only here (stored as SHA-256 digests). 409 if the id exists.',
+          'Body: {"id": "acme-okta", "profile": "okta" | "entra" | "strict" | null, "basicUser": "okta", "auth": {…}}. Answers 201 with the base URL (/t/{id}/scim/v2) and the credentials: a bearer token and, with basicUser, a Basic password. They are shown only here (stored as SHA-256 digests). 409 if the id exists. `auth` (optional) makes the tenant also accept OAuth tokens, with the names of the server settings: jwtJwksUrl, jwtPublicKey (PEM, JWK or JWKS), jwtSecret (HMAC, ≥ 32 bytes), jwtIssuer, jwtAudience, jwtAlgorithms (strings or arrays), requiredScopes, introspectionUrl, introspectionClientId, introspectionClientSecret. Secrets are never shown again (authSettings shows "set"). A bad value → 400 invalidValue naming the field (auth.jwtIssuer…).',
         ),
       },
     )
@@ -70,6 +71,23 @@ export function tenantAdminRoutes(o: TenantAdminOptions) {
         return json({ ...viewOf(row), baseUrl: baseUrl(request, row.id) })
       },
       { params: Id, detail: adminDoc('One tenant') },
+    )
+    .patch(
+      '/admin/tenants/:id',
+      ({ request, params, body }) => {
+        guard(request)
+        const r = updateTenant(o.db, params.id, body)
+        o.log.info('tenant updated', { tenant: params.id, changed: r.changed.join(',') })
+        return json({ ...r.tenant, baseUrl: baseUrl(request, r.tenant.id) })
+      },
+      {
+        params: Id,
+        body: t.Optional(t.Object({}, { additionalProperties: true })),
+        detail: adminDoc(
+          'Change the profile or OAuth settings of a tenant',
+          'Body: {"profile": "okta" | "entra" | "strict" | null, "auth": {"jwtJwksUrl": "https://…/keys", "jwtAudience": "scimd", "requiredScopes": "scim"} | null}. Keys given in `auth` replace, null removes one, absent ones are kept; `"auth": null` removes all (the tenant is back to its static token / Basic). A secret sent back as "set" keeps the stored one. The credentials stay: POST …/rotate changes them. Answers the tenant with secrets shown as "set".',
+        ),
+      },
     )
     .post(
       '/admin/tenants/:id/rotate',

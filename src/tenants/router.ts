@@ -12,14 +12,20 @@ import { scimResponse } from '../http/scim-plugin'
 import { notFound } from '../scim/errors'
 import { profileName, type Profile } from '../scim-options'
 import { tenantScope, type TenantScope } from './context'
-import { tenantAuthenticator } from './service'
+import { tenantAuthCache, type TenantAuthServer } from './auth'
+import type { Logger } from '../log'
 
 type Handler = (request: Request) => Response | Promise<Response>
 
 const TENANT_PATH = /^\/t\/([^/]+)(\/.*)?$/
 
-export function tenantRouter(o: { db: Db; basePath: string }) {
+/**
+ * `auth`: the server-level settings the tenants' authenticators share (clock skew, JWKS cooldown, introspection cache,
+ * the brake SCIMD_AUTH_FAIL_*: one brake per tenant, so failures count per client address and per tenant).
+ */
+export function tenantRouter(o: { db: Db; basePath: string; auth?: TenantAuthServer; log?: Logger }) {
   const getTenant = tenantLookup(o.db)
+  const auths = tenantAuthCache(o.auth, o.log)
   return (fn: Handler): Handler =>
     (request) => {
       const url = new URL(request.url)
@@ -35,12 +41,15 @@ export function tenantRouter(o: { db: Db; basePath: string }) {
       if (o.basePath !== '' && rest !== o.basePath && !rest.startsWith(o.basePath + '/'))
         return scimResponse(notFound(`No such endpoint: a tenant's SCIM endpoints are under /t/{tenant}${o.basePath}`))
       const row = getTenant(id)
-      if (!row) return scimResponse(notFound(`No tenant '${id.slice(0, 64)}'`))
+      if (!row) {
+        auths.drop(id)
+        return scimResponse(notFound(`No tenant '${id.slice(0, 64)}'`))
+      }
       const scope: TenantScope = {
         tenant: row.id,
         prefix: `/t/${row.id}`,
         profile: (row.profile as Profile | null) ?? undefined,
-        auth: tenantAuthenticator(row),
+        auth: auths.get(row),
         original: request,
       }
       // the body stays a stream (scim.http still enforces its size limit while reading it)

@@ -4,15 +4,16 @@
  *
  * Credentials per tenant: a static bearer token (always) and, when asked for at creation, HTTP Basic with a given
  * user name and a generated password. Both secrets are random 256-bit values stored as SHA-256 digests and checked
- * in constant time (timingSafeEqual over digests of equal length). JWT / introspection per tenant: TODO — a tenant
- * currently authenticates with its static token or Basic only.
+ * in constant time (timingSafeEqual over digests of equal length). A tenant may also verify OAuth tokens: JWT and/or
+ * introspection with its own settings (`auth`, src/tenants/auth.ts), changed with updateTenant.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import type { Db } from '../db/client'
 import * as store from '../db/tenants'
 import type { TenantRow } from '../db/tenants'
-import { generateToken, type Authenticator, type Principal } from '../auth'
-import { conflict, invalidValue, notFound, unauthorized } from '../scim/errors'
+import { generateToken, type AuthMode } from '../auth'
+import { conflict, invalidValue, notFound } from '../scim/errors'
+import { mergeTenantAuth, redactTenantAuth, tenantModes, type TenantAuthSettings } from './auth'
 import { PROFILES, type Profile } from '../scim-options'
 import { DEFAULT_TENANT, TENANT_ID } from './context'
 
@@ -24,6 +25,8 @@ export interface TenantInput {
   profile?: Profile | null
   /** a Basic user name: Basic credentials are made for it */
   basicUser?: string
+  /** OAuth settings (src/tenants/auth.ts) */
+  auth?: TenantAuthSettings | null
 }
 
 export interface TenantCredentials {
@@ -36,8 +39,11 @@ export interface TenantView {
   created: string
   rotated: string | null
   profile: Profile | null
-  auth: string[]
+  /** the auth modes: bearer (the static token), jwt, introspection, basic */
+  auth: AuthMode[]
   basicUser: string | null
+  /** the OAuth settings with secrets shown as "set" (null: none) */
+  authSettings: Record<string, unknown> | null
 }
 
 export function viewOf(row: TenantRow): TenantView {
@@ -46,12 +52,13 @@ export function viewOf(row: TenantRow): TenantView {
     created: row.created,
     rotated: row.rotated,
     profile: (row.profile as Profile | null) ?? null,
-    auth: [...(row.tokenHash ? ['bearer'] : []), ...(row.basicUser ? ['basic'] : [])],
+    auth: tenantModes(row),
     basicUser: row.basicUser,
+    authSettings: redactTenantAuth(row.auth as TenantAuthSettings | null),
   }
 }
 
-function checkInput(input: unknown): TenantInput {
+function checkInput(input: unknown, opts: { files?: boolean } = {}): TenantInput {
   if (!input || typeof input !== 'object' || Array.isArray(input)) throw invalidValue('Expected a JSON object {"id": "acme", "profile": "okta", "basicUser": "okta"}')
   const o = input as Record<string, unknown>
   const id = o.id
@@ -64,13 +71,14 @@ function checkInput(input: unknown): TenantInput {
   const basicUser = o.basicUser
   if (basicUser !== undefined && basicUser !== null && (typeof basicUser !== 'string' || !/^[^:\s]{1,128}$/.test(basicUser)))
     throw invalidValue("'basicUser' must be 1–128 characters without ':' or spaces")
-  return { id, profile: (profile as Profile | null | undefined) ?? null, basicUser: (basicUser as string | undefined) ?? undefined }
+  const auth = o.auth === undefined ? null : mergeTenantAuth(o.auth, null, opts)
+  return { id, profile: (profile as Profile | null | undefined) ?? null, basicUser: (basicUser as string | undefined) ?? undefined, auth }
 }
 
 const newPassword = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
 
-export function createTenant(db: Db, raw: unknown, now = new Date()): { tenant: TenantView; credentials: TenantCredentials } {
-  const input = checkInput(raw)
+export function createTenant(db: Db, raw: unknown, now = new Date(), opts: { files?: boolean } = {}): { tenant: TenantView; credentials: TenantCredentials } {
+  const input = checkInput(raw, opts)
   if (store.getTenant(db, input.id)) throw conflict(`Tenant '${input.id}' already exists`)
   const token = generateToken()
   const password = input.basicUser ? newPassword() : undefined
@@ -82,6 +90,7 @@ export function createTenant(db: Db, raw: unknown, now = new Date()): { tenant: 
     basicUser: input.basicUser ?? null,
     basicPasswordHash: password ? hex(password) : null,
     rotated: null,
+    auth: (input.auth ?? null) as TenantRow['auth'],
   }
   store.insertTenant(db, row)
   return { tenant: viewOf(row), credentials: { token, ...(password ? { basic: { user: input.basicUser!, password } } : {}) } }
@@ -98,6 +107,29 @@ export function rotateTenant(db: Db, id: string, now = new Date()): { tenant: Te
   return { tenant: viewOf({ ...row, ...next }), credentials: { token, ...(password ? { basic: { user: row.basicUser!, password } } : {}) } }
 }
 
+/**
+ * Changes a tenant's profile and/or OAuth settings: {"profile": "okta" | … | null, "auth": {...} | null}. `auth` is
+ * merged into the current settings (mergeTenantAuth: null removes a key, a secret "set" keeps it); `auth: null`
+ * removes them all. The credentials (token, Basic) are unchanged: rotateTenant.
+ */
+export function updateTenant(db: Db, id: string, raw: unknown, opts: { files?: boolean } = {}): { tenant: TenantView; changed: string[] } {
+  const row = store.getTenant(db, id)
+  if (!row) throw notFound(`Tenant '${id}' not found`)
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalidValue('Expected a JSON object {"profile": "okta", "auth": {"jwtJwksUrl": "…"}}')
+  const o = raw as Record<string, unknown>
+  for (const k of Object.keys(o)) if (k !== 'profile' && k !== 'auth') throw invalidValue(`'${k}' cannot be changed (only 'profile' and 'auth'; credentials: rotate)`)
+  const next: Partial<Pick<TenantRow, 'profile' | 'auth'>> = {}
+  if ('profile' in o) {
+    const p = o.profile
+    if (p !== null && !(typeof p === 'string' && (PROFILES as string[]).includes(p))) throw invalidValue(`'profile' must be one of ${PROFILES.join(', ')} (or null: the server's)`)
+    next.profile = p as string | null
+  }
+  if ('auth' in o) next.auth = mergeTenantAuth(o.auth, row.auth as TenantAuthSettings | null, opts) as TenantRow['auth']
+  if (Object.keys(next).length) store.updateTenantSettings(db, id, next)
+  const changed = [...('profile' in next ? ['profile'] : []), ...('auth' in o && o.auth && typeof o.auth === 'object' ? Object.keys(o.auth).map((k) => `auth.${k}`) : 'auth' in o ? ['auth'] : [])]
+  return { tenant: viewOf({ ...row, ...next }), changed }
+}
+
 export function removeTenant(db: Db, id: string): { users: number; groups: number } {
   const r = store.deleteTenant(db, id)
   if (!r) throw notFound(`Tenant '${id}' not found`)
@@ -108,42 +140,4 @@ export function listTenantViews(db: Db): (TenantView & { users: number; groups: 
   return store.listTenants(db).map((r) => ({ ...viewOf(r), ...store.countOf(db, r.id) }))
 }
 
-const eqDigest = (given: string, storedHex: string | null): boolean => {
-  const a = sha256(given)
-  const b = storedHex && /^[0-9a-f]{64}$/.test(storedHex) ? Buffer.from(storedHex, 'hex') : sha256('\0no secret')
-  return timingSafeEqual(a, b) && storedHex !== null
-}
-
-/** The authenticator of one tenant's credentials (same 401 shapes as the server's own). */
-export function tenantAuthenticator(row: TenantRow, realm = 'scimd'): Authenticator {
-  const challenge = (error?: string) =>
-    [`Bearer realm="${realm}/${row.id}"${error ? `, error="${error}"` : ''}`, ...(row.basicUser ? [`Basic realm="${realm}/${row.id}", charset="UTF-8"`] : [])].join(', ')
-  const deny = (detail: string, error?: string) => unauthorized(detail, challenge(error))
-  return {
-    schemes: [...(row.tokenHash ? (['bearer'] as const) : []), ...(row.basicUser ? (['basic'] as const) : [])],
-    formTokenRefusal: () => deny('Access tokens in the request body are not accepted; send them in the Authorization header', 'invalid_request'),
-    async authenticate(request, url): Promise<Principal> {
-      if (url.searchParams.has('access_token'))
-        throw deny('Access tokens in the query string are not accepted; send them in the Authorization header', 'invalid_request')
-      const header = request.headers.get('authorization')
-      if (!header) throw deny('Authentication required')
-      const sp = header.indexOf(' ')
-      const scheme = (sp < 0 ? header : header.slice(0, sp)).toLowerCase()
-      const cred = sp < 0 ? '' : header.slice(sp + 1).trim()
-      if (scheme === 'bearer') {
-        if (eqDigest(cred, row.tokenHash)) return { mode: 'bearer', subject: `tenant ${row.id} token` }
-        throw deny('Invalid bearer token', 'invalid_token')
-      }
-      if (scheme === 'basic' && row.basicUser) {
-        const decoded = Buffer.from(cred, 'base64').toString('utf8')
-        const i = decoded.indexOf(':')
-        const user = i < 0 ? decoded : decoded.slice(0, i)
-        const okUser = timingSafeEqual(sha256(user), sha256(row.basicUser))
-        const okPassword = eqDigest(i < 0 ? '' : decoded.slice(i + 1), row.basicPasswordHash)
-        if (okUser && okPassword && i >= 0) return { mode: 'basic', subject: user }
-        throw deny('Invalid credentials')
-      }
-      throw deny(`Unsupported authorization scheme; use Bearer${row.basicUser ? ' or Basic' : ''}`)
-    },
-  }
-}
+export { tenantAuthenticator } from './auth'

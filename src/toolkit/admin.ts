@@ -263,6 +263,8 @@ export function adminRoutes(o: AdminOptions) {
         const url = new URL(request.url)
         const afterRaw = url.searchParams.get('after') ?? request.headers.get('last-event-id')
         const after = afterRaw !== null && /^\d+$/.test(afterRaw) ? Number(afterRaw) : undefined
+        // ?tenant=acme: that tenant's exchanges only ('default': /scim/v2), as /admin/requests?tenant=
+        const tenant = url.searchParams.get('tenant') || undefined
         const enc = new TextEncoder()
         let cleanup = () => {}
         streams++
@@ -278,12 +280,12 @@ export function adminRoutes(o: AdminOptions) {
               } catch {}
             }
             const send = (e: Exchange) => {
-              if (!open) return
+              if (!open || (tenant !== undefined && e.tenant !== tenant)) return
               if ((c.desiredSize ?? 0) < -1000) return close() // a client that stopped reading
               c.enqueue(enc.encode(`id: ${e.seq}\nevent: exchange\ndata: ${JSON.stringify(summary(e))}\n\n`))
             }
             c.enqueue(enc.encode('retry: 2000\n: scimd inspector stream\n\n'))
-            if (after !== undefined) for (const e of inspector.list({ after, limit: inspector.size }).reverse()) send(e)
+            if (after !== undefined) for (const e of inspector.list({ after, tenant, limit: inspector.size }).reverse()) send(e)
             const unsub = inspector.subscribe(send)
             const hb = setInterval(() => open && c.enqueue(enc.encode(': ping\n\n')), HEARTBEAT_MS)
             const life = setTimeout(close, STREAM_MAX_LIFE_MS) // the EventSource reconnects (with Last-Event-ID)
@@ -308,7 +310,7 @@ export function adminRoutes(o: AdminOptions) {
       {
         detail: doc(
           'Live stream of new exchanges (server-sent events)',
-          `Each new exchange is an \`event: exchange\` whose data is its summary (id, seq, time, method, url, status, durationMs, injected…) and whose id is its seq; ?after=<seq> or Last-Event-ID replays what the buffer still holds. A comment heartbeat every ${HEARTBEAT_MS / 1000} s; at most ${MAX_STREAMS} streams; each ends after ${STREAM_MAX_LIFE_MS / 60000} min (EventSource reconnects).`,
+          `Each new exchange is an \`event: exchange\` whose data is its summary (id, seq, time, method, url, status, durationMs, injected…) and whose id is its seq; ?after=<seq> or Last-Event-ID replays what the buffer still holds; ?tenant=<id> keeps one tenant's exchanges ('default': /scim/v2). A comment heartbeat every ${HEARTBEAT_MS / 1000} s; at most ${MAX_STREAMS} streams; each ends after ${STREAM_MAX_LIFE_MS / 60000} min (EventSource reconnects).`,
         ),
       },
     )

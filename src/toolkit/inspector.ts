@@ -45,10 +45,10 @@ export interface Exchange {
   after?: unknown
 }
 
-export type ExchangeSummary = Pick<Exchange, 'id' | 'seq' | 'time' | 'method' | 'url' | 'status' | 'durationMs' | 'injected' | 'outcome' | 'authMode' | 'client'>
+export type ExchangeSummary = Pick<Exchange, 'id' | 'seq' | 'time' | 'method' | 'url' | 'status' | 'durationMs' | 'injected' | 'outcome' | 'authMode' | 'client' | 'tenant'>
 
 export function summary(e: Exchange): ExchangeSummary {
-  return { id: e.id, seq: e.seq, time: e.time, method: e.method, url: e.url, status: e.status, durationMs: e.durationMs, injected: e.injected, outcome: e.outcome, authMode: e.authMode, client: e.client }
+  return { id: e.id, seq: e.seq, time: e.time, method: e.method, url: e.url, status: e.status, durationMs: e.durationMs, injected: e.injected, outcome: e.outcome, authMode: e.authMode, client: e.client, tenant: e.tenant }
 }
 
 export function capBody(text: string | null): string | null {

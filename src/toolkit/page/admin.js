@@ -132,16 +132,20 @@
       const method = h('select#f-method', { 'aria-label': 'Method' }, ['', 'GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((m) => h('option', { value: m, text: m || 'any method' })))
       const path = h('input#f-path', { placeholder: 'path contains… or /Users/*', 'aria-label': 'Path', size: 28 })
       const status = h('input#f-status', { placeholder: 'status (201, 4xx)', 'aria-label': 'Status', size: 14 })
+      // one tenant's exchanges (server-side filter of the list and of the stream); filled from GET /admin/tenants
+      const tenant = h('select#f-tenant', { 'aria-label': 'Tenant' }, h('option', { value: '', text: 'all tenants' }), h('option', { value: 'default', text: 'default' }))
+      this.fillTenants(tenant)
+      tenant.addEventListener('change', () => this.load().then(() => this.connect()))
       const pause = h('input#f-pause', { type: 'checkbox' })
       this.count = h('span.note')
       const reload = () => this.load()
       for (const i of [method, path, status]) i.addEventListener('change', reload)
       path.addEventListener('keyup', (e) => e.key === 'Enter' && reload())
-      this.filters = { method, path, status, pause }
+      this.filters = { method, path, status, tenant, pause }
       this.tbody = h('tbody')
       this.detail = h('div#detail.detail', null, h('p.note', { text: 'Select an exchange to see it in full.' }))
       el.append(
-        h('div.toolbar', null, method, path, status, h('label', null, pause, ' pause live updates'), h('button', { type: 'button', onclick: reload, text: 'Refresh' }), this.count),
+        h('div.toolbar', null, tenant, method, path, status, h('label', null, pause, ' pause live updates'), h('button', { type: 'button', onclick: reload, text: 'Refresh' }), this.count),
         h('div.split', null,
           h('div.panel', { style: 'max-height: calc(100vh - 130px)' },
             h('table#requests', null, h('thead', null, h('tr', null, ['time', 'method', 'url', 'status', 'ms', 'injected'].map((t) => h('th', { text: t })))), this.tbody)),
@@ -156,9 +160,18 @@
       $('#live').classList.remove('on')
       $('#live').textContent = ''
     },
+    async fillTenants(select) {
+      try {
+        const res = await this.ctx.api('/admin/tenants')
+        if (!res.ok) return
+        const data = await res.json()
+        for (const t of data.tenants || []) select.append(h('option', { value: t.id, text: t.id }))
+      } catch {}
+    },
     query() {
       const q = new URLSearchParams()
       const f = this.filters
+      if (f.tenant.value) q.set('tenant', f.tenant.value)
       if (f.method.value) q.set('method', f.method.value)
       if (f.path.value) q.set('path', f.path.value)
       if (f.status.value) q.set('status', f.status.value)
@@ -166,6 +179,7 @@
     },
     matches(e) {
       const f = this.filters
+      if (f.tenant.value && e.tenant !== undefined && e.tenant !== f.tenant.value) return false
       if (f.method.value && e.method !== f.method.value) return false
       const p = f.path.value.trim()
       if (p) {
@@ -213,7 +227,9 @@
     },
     connect() {
       if (this.es) this.es.close()
-      const es = new EventSource('/admin/requests/stream?after=' + this.lastSeq)
+      const sq = new URLSearchParams({ after: String(this.lastSeq) })
+      if (this.filters.tenant.value) sq.set('tenant', this.filters.tenant.value)
+      const es = new EventSource('/admin/requests/stream?' + sq)
       this.es = es
       es.addEventListener('open', () => {
         $('#live').classList.add('on')
