@@ -396,6 +396,25 @@ export function groupsOfMember(db: Db, tenant: string, memberId: string): { id: 
   return p.inAnyGroup.get(memberId) ? p.groupsOf.all(memberId, tenant) : []
 }
 
+/** groupsOfMember for a whole page of members in one statement: member id → its groups (absent when none). */
+export function groupsOfMembers(db: Db, tenant: string, memberIds: string[]): Map<string, { id: string; display: string }[]> {
+  const out = new Map<string, { id: string; display: string }[]>()
+  if (memberIds.length === 0) return out
+  const rows = cachedAll<{ memberId: string; id: string; display: string }>(
+    db,
+    sql`select m.member_id as memberId, g.id as id, json_extract(g.data, '$.displayName') as display
+        from group_members m cross join groups g on g.id = m.group_id
+        where m.member_id in (select value from json_each(${JSON.stringify(memberIds)})) and g.tenant_id = ${tenant}
+        order by m.member_id, g.id`,
+  )
+  for (const r of rows) {
+    const list = out.get(r.memberId)
+    if (list) list.push({ id: r.id, display: r.display })
+    else out.set(r.memberId, [{ id: r.id, display: r.display }])
+  }
+  return out
+}
+
 /**
  * Adds members, skipping ones already present. Returns how many rows were inserted; `out` (the change history)
  * receives the ids actually inserted.

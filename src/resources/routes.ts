@@ -8,6 +8,7 @@ import { methodNotAllowed } from '../scim/errors'
 import { cursorListResponse, listResponse, parseListParams, searchRequestParams, type ListParams } from '../scim/list'
 import { project } from '../scim/projection'
 import * as svc from './service'
+import { groupsOfMembers } from '../db/repo'
 import { cursorPage, listPage, typedParts } from './list-service'
 import { patchResource } from './patch-service'
 import type { AppContext } from '../app'
@@ -56,11 +57,15 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
         cp,
       )
     }
-    const page = listPage(deps, kind, params)
+    const { page, resources } = svc.readSnapshot(deps, () => {
+      const page = listPage(deps, kind, params)
+      const pageNeeds = kind === 'User' && needs.groups ? { ...needs, groupsOf: groupsOfMembers(deps.db, deps.tenant, page.rows.map((r) => r.id)) } : needs
+      return { page, resources: page.rows.map((r) => project(deps.registry, rt, svc.render(deps, kind, r, origin, pageNeeds), params)) }
+    })
     return listResponse(
       page.total,
       params.startIndex,
-      page.rows.map((r) => project(deps.registry, rt, svc.render(deps, kind, r, origin, needs), params)),
+      resources,
     )
   }
 

@@ -162,6 +162,14 @@ export async function createResource(deps: ServiceDeps, kind: Kind, body: unknow
   )
 }
 
+/**
+ * Runs a read-only step in one deferred transaction: one snapshot (a page and its totalResults agree) and one
+ * lock round-trip on the database file instead of one per statement — rendering a page of 100 users runs ~200.
+ */
+export function readSnapshot<T>(deps: ServiceDeps, fn: () => T): T {
+  return deps.db.$client.transaction(fn).deferred()
+}
+
 export function getStored(deps: ServiceDeps, kind: Kind, id: string): StoredResource {
   const r = repo.getResource(deps.db, deps.tenant, kind, id)
   if (!r) throw notFound(`${kind} '${id}' not found`)
@@ -252,6 +260,8 @@ export function deleteResource(deps: ServiceDeps, kind: Kind, id: string, ifMatc
 export interface RenderNeeds {
   members: boolean
   groups: boolean
+  /** a page's users' groups fetched in one statement (repo.groupsOfMembers) instead of one query per user */
+  groupsOf?: Map<string, { id: string; display: string }[]>
 }
 
 /** The full SCIM representation (before projection). */
@@ -281,7 +291,7 @@ export function render(
     })
   }
   if (kind === 'User' && needs.groups) {
-    const gs = repo.groupsOfMember(deps.db, deps.tenant, r.id)
+    const gs = needs.groupsOf ? (needs.groupsOf.get(r.id) ?? []) : repo.groupsOfMember(deps.db, deps.tenant, r.id)
     if (gs.length)
       out.groups = gs.map((g) => ({ value: g.id, $ref: `${origin.baseUrl}/Groups/${g.id}`, display: g.display, type: 'direct' }))
   }

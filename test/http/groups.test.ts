@@ -82,3 +82,16 @@ describe('Groups', () => {
     expect((await t.req('GET', `/Users/${ids[0]}`)).json.groups).toBeUndefined()
   })
 })
+
+test('a list renders each user’s groups exactly as GET by id does (fetched for the whole page at once)', async () => {
+  const { t, ids } = await setup()
+  const g1 = (await t.req('POST', '/Groups', { displayName: 'One', members: [{ value: ids[0] }, { value: ids[1] }] })).json
+  const g2 = (await t.req('POST', '/Groups', { displayName: 'Two', members: [{ value: ids[1] }] })).json
+  const list = await t.req('GET', '/Users?count=10')
+  expect(list.json.Resources).toHaveLength(3)
+  for (const u of list.json.Resources) expect(u).toEqual((await t.req('GET', `/Users/${u.id}`)).json)
+  const byId = Object.fromEntries(list.json.Resources.map((u: any) => [u.id, (u.groups ?? []).map((g: any) => g.value).sort()]))
+  expect(byId[ids[0]]).toEqual([g1.id])
+  expect(byId[ids[1]]).toEqual([g1.id, g2.id].sort())
+  expect(byId[ids[2]]).toEqual([])
+})
