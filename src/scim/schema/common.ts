@@ -34,6 +34,20 @@ export function attribute(input: AttributeInput): AttributeDef {
   return def
 }
 
+/** A plain readWrite, case-insensitive, single-valued string attribute (most of RFC 7643's simple attributes). */
+export const str = (name: string, description: string): AttributeDef =>
+  attribute({
+    name,
+    type: 'string',
+    multiValued: false,
+    description,
+    required: false,
+    caseExact: false,
+    mutability: 'readWrite',
+    returned: 'default',
+    uniqueness: 'none',
+  })
+
 /** `id` (RFC 7643 §3.1): assigned by the service provider, returned always, case-exact, unique. */
 export const ID_ATTRIBUTE: AttributeDef = {
   name: 'id',

@@ -3,21 +3,9 @@
  * RFC 7643 §8.7.1 (attribute semantics in §4.3).
  */
 import { URN } from '../constants'
-import { attribute } from './common'
+import { attribute, str } from './common'
 import type { AttributeDef, SchemaDef } from './types'
 
-const str = (name: string, description: string): AttributeDef =>
-  attribute({
-    name,
-    type: 'string',
-    multiValued: false,
-    description,
-    required: false,
-    caseExact: false,
-    mutability: 'readWrite',
-    returned: 'default',
-    uniqueness: 'none',
-  })
 
 export const ENTERPRISE_USER_SCHEMA: SchemaDef = {
   id: URN.enterpriseUser,

@@ -6,7 +6,7 @@
  * (the §8.2 example sends one; the JSON listing omits it).
  */
 import { URN } from '../constants'
-import { attribute } from './common'
+import { attribute, str } from './common'
 import type { AttributeDef, SchemaDef } from './types'
 
 const display = (): AttributeDef =>
@@ -50,18 +50,6 @@ const primary = (example?: string): AttributeDef =>
     returned: 'default',
   })
 
-const str = (name: string, description: string): AttributeDef =>
-  attribute({
-    name,
-    type: 'string',
-    multiValued: false,
-    description,
-    required: false,
-    caseExact: false,
-    mutability: 'readWrite',
-    returned: 'default',
-    uniqueness: 'none',
-  })
 
 export const USER_SCHEMA: SchemaDef = {
   id: URN.user,
