@@ -4,7 +4,7 @@
  */
 import { URN } from '../constants'
 import { attribute, str } from './common'
-import type { AttributeDef, SchemaDef } from './types'
+import type { SchemaDef } from './types'
 
 
 export const ENTERPRISE_USER_SCHEMA: SchemaDef = {
