@@ -13,6 +13,7 @@ import type { SchemaRegistry } from './scim/schema/registry'
 import { readLimited, scimHttp, scimJson, scimResponse, toScimError } from './http/scim-plugin'
 import { openApiComponents } from './http/openapi'
 import { docsUi } from './http/docs-ui'
+import { originOf, rawPath } from './http/url'
 import { resourceRoutes } from './resources/routes'
 import { searchRoutes } from './resources/search-routes'
 import { bulkRoutes } from './resources/bulk-routes'
@@ -82,7 +83,7 @@ export function createApp(d: AppDeps) {
       return { requestId: toolkit.requestIdOf(request), principal: p ? `${p.mode}:${p.subject ?? ''}` : undefined }
     },
     origin(request) {
-      const origin = config.publicUrl ?? new URL(request.url).origin
+      const origin = config.publicUrl ?? originOf(request.url)
       return { origin, baseUrl: origin + (tenantScope.getStore()?.prefix ?? '') + config.basePath }
     },
   }
@@ -116,7 +117,7 @@ export function createApp(d: AppDeps) {
     .use(scimHttp({ maxBody: config.maxBody, log }))
     .use(publicDiscovery ? discoveryRoutes(ctx) : new Elysia({ name: 'scim.discovery.closed' }))
     .resolve({ as: 'scoped' }, async ({ request, server }): Promise<{ principal: Principal }> => ({
-      principal: await (tenantScope.getStore()?.auth ?? d.auth).authenticate(request, new URL(request.url), addressOf(request, server)),
+      principal: await (tenantScope.getStore()?.auth ?? d.auth).authenticate(request, undefined, () => addressOf(request, server)),
     }))
     .onBeforeHandle({ as: 'scoped' }, ({ request, principal }) => toolkit.notePrincipal(request, principal))
     .use(publicDiscovery ? new Elysia({ name: 'scim.discovery.open' }) : discoveryRoutes(ctx))
@@ -129,21 +130,22 @@ export function createApp(d: AppDeps) {
   const security = openApiSecurity(d.auth.schemes)
   const closedDocs = config.publicDocs === false ? new Set(['/docs', '/docs/', '/docs/json']) : undefined
 
-  const app = new Elysia()
+  const outer = new Elysia()
     // delay, faults, inspector and the console line around every request (src/toolkit/toolkit.ts)
     // outermost: /t/{tenant}/… → the tenant's scope, then the same routes without the prefix (src/tenants/router.ts)
     .wrap(((fn: any) => tenantHoc((toolkit.hoc as any)(fn))) as any)
-    // SCIMD_PUBLIC_DOCS=false: the OpenAPI page and document need the same credentials as the SCIM routes
-    .onRequest(async ({ request, server }) => {
-      if (!closedDocs) return
-      const url = new URL(request.url)
-      if (!closedDocs.has(url.pathname)) return
+  // SCIMD_PUBLIC_DOCS=false: the OpenAPI page and document need the same credentials as the SCIM routes. Registered
+  // only then: an onRequest hook runs (and makes every route's handler async) on every request.
+  if (closedDocs)
+    outer.onRequest(async ({ request, server }) => {
+      if (!closedDocs.has(rawPath(request.url))) return
       try {
-        await d.auth.authenticate(request, url, addressOf(request, server))
+        await d.auth.authenticate(request, undefined, () => addressOf(request, server))
       } catch (e) {
         return scimResponse(toScimError('', e, log))
       }
     })
+  const app = outer
     // RFC 6750 §2.2 form-body tokens are refused before the body is parsed (this hook runs before scim.http's)
     .onParse(async ({ request, contentType }) => {
       if (!contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded')) return

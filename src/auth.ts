@@ -7,7 +7,7 @@
  * gets a generic 401. OAuth tokens (JWT, introspection) must carry the required scopes, else 403 insufficient_scope.
  * A brake (src/auth-brake.ts) answers 429 to an address that keeps failing.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import { ScimError, forbidden, serviceUnavailable, unauthorized } from './scim/errors'
 import { createJwtVerifier, looksLikeJwt, scopesOf, TokenRefused, VerifierUnavailable, type JwtVerifier, type JwtVerifierOptions } from './jwt'
 import { createIntrospector, type IntrospectionOptions, type Introspector } from './introspection'
@@ -48,7 +48,7 @@ export interface AuthConfig {
   retryAfter?: number
 }
 
-const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest()
+const digest = (s: string) => Bun.SHA256.hash(s) as Uint8Array
 /** A stored hex digest as bytes; a malformed or missing one becomes the digest of a random value (never matches). */
 const storedDigest = (hex: string | null | undefined) =>
   hex && /^[0-9a-f]{64}$/.test(hex) ? Buffer.from(hex, 'hex') : digest(Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex'))
@@ -64,7 +64,11 @@ export interface Authenticator {
    * 429 (brake, with Retry-After) or 503 (key or introspection endpoint unreachable, with Retry-After).
    * `address` is the client's address, for the brake (no brake without it).
    */
-  authenticate(request: Request, url: URL, address?: string): Promise<Principal>
+  /**
+   * `url`: the request's URL when the caller has it parsed (else parsed only when needed); `address`: the client's
+   * address for the brake, or a function giving it (asked only while the brake holds entries or on a failure).
+   */
+  authenticate(request: Request, url?: URL, address?: string | (() => string | undefined)): Promise<Principal>
   /** The configured modes, in the order they are tried. */
   readonly schemes: AuthMode[]
   /** The 401 refusal for a token sent in a form-encoded body. */
@@ -155,7 +159,7 @@ export function createAuthenticator(cfg: AuthConfig): Authenticator {
     return { refused, unavailable }
   }
 
-  async function check(request: Request, url: URL): Promise<Principal> {
+  async function check(request: Request, url: () => URL): Promise<Principal> {
     const header = request.headers.get('authorization')
     if (!header) throw deny('Authentication required')
     const sp = header.indexOf(' ')
@@ -166,7 +170,7 @@ export function createAuthenticator(cfg: AuthConfig): Authenticator {
       const r = await bearer(credentials)
       if ('mode' in r) return r
       if (r.unavailable) {
-        log.error('cannot verify bearer token: verifier unavailable', { reason: r.unavailable, path: url.pathname })
+        log.error('cannot verify bearer token: verifier unavailable', { reason: r.unavailable, path: url().pathname })
         throw serviceUnavailable('Cannot verify the access token right now; retry later', retryAfter)
       }
       throw Object.assign(deny('Invalid bearer token', 'invalid_token'), { failure: r.refused.join('; ') })
@@ -193,27 +197,39 @@ export function createAuthenticator(cfg: AuthConfig): Authenticator {
       return schemesNow()
     },
     formTokenRefusal: () => deny('Access tokens in the request body are not accepted; send them in the Authorization header', 'invalid_request'),
-    async authenticate(request, url, address) {
-      if (url.searchParams.has('access_token'))
+    async authenticate(request, parsed, addressOrFn) {
+      let url = parsed
+      const urlNow = () => (url ??= new URL(request.url))
+      if (request.url.includes('access_token') && urlNow().searchParams.has('access_token'))
         throw deny('Access tokens in the query string are not accepted; send them in the Authorization header', 'invalid_request')
-      if (brake && address) {
-        const wait = brake.check(address)
+      let address: string | undefined
+      let known = false
+      const addressNow = () => {
+        if (!known) {
+          address = typeof addressOrFn === 'function' ? addressOrFn() : addressOrFn
+          known = true
+        }
+        return address
+      }
+      // the brake's table is empty unless someone failed lately: the client's address is only looked up then
+      if (brake && brake.size() > 0 && addressNow()) {
+        const wait = brake.check(address!)
         if (wait > 0)
           throw new ScimError(429, 'Too many failed authentication attempts; retry later', undefined, { 'Retry-After': String(wait) })
       }
       let principal: Principal
       try {
-        principal = await check(request, url)
+        principal = await check(request, urlNow)
       } catch (e) {
         const failure = (e as { failure?: string }).failure
         if (failure !== undefined) {
           // a credential was presented and refused: counts for the brake; the reason is for the log only
-          if (brake && address) brake.fail(address)
-          log.info('authentication refused', { reason: failure, address, path: url.pathname })
+          if (brake && addressNow()) brake.fail(address!)
+          log.info('authentication refused', { reason: failure, address: addressNow(), path: urlNow().pathname })
         }
         throw e
       }
-      if (brake && address) brake.succeed(address)
+      if (brake && brake.size() > 0 && addressNow()) brake.succeed(address!)
       return principal.mode === 'jwt' || principal.mode === 'introspection' ? checkScopes(principal) : principal
     },
   }

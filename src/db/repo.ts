@@ -76,7 +76,63 @@ function makePrepared(db: Db) {
   )
   // most users are in no group: this single-index probe (~2 µs) skips the join (~15 µs even when empty)
   const inAnyGroup = c.prepare<{ n: number }, [string]>('select 1 as n from group_members where member_id = ? limit 1')
-  return { userById: byId('users'), groupById: byId('groups'), insertUser, insertGroup, bump, groupsOf, inAnyGroup }
+  // GET of a user: the row and its groups in one statement (one read transaction instead of two or three)
+  const userWithGroups = c.prepare<
+    { id: string; version: number; created: string; lastModified: string; data: string; groups: string },
+    [string, string]
+  >(
+    `select u.id, u.version, u.created, u.last_modified as lastModified, u.data,
+       (select json_group_array(json_array(x.id, x.display)) from
+         (select g.id as id, json_extract(g.data, '$.displayName') as display
+          from group_members m cross join groups g on g.id = m.group_id
+          where m.member_id = u.id and g.tenant_id = u.tenant_id order by g.id) x) as groups
+     from users u where u.tenant_id = ? and u.id = ?`,
+  )
+  // the statements of every write, prepared once: drizzle's query builder prepared each anew (~100 µs per write)
+  const updateUser = c.prepare(
+    `update users set version = $version, last_modified = $lastModified, data = $data, user_name_key = $userNameKey,
+       external_id = $externalId, display_name_key = $displayNameKey, active = $active,
+       password_hash = case when $setPassword then $passwordHash else password_hash end
+     where tenant_id = $tenant and id = $id`,
+  )
+  const updateGroup = c.prepare(
+    `update groups set version = $version, last_modified = $lastModified, data = $data, display_name_key = $displayNameKey,
+       external_id = $externalId
+     where tenant_id = $tenant and id = $id`,
+  )
+  const touch = (t: string) => c.prepare<unknown, [string, string, string]>(`update ${t} set version = version + 1, last_modified = ? where tenant_id = ? and id = ?`)
+  const del = (t: string) => c.prepare<unknown, [string, string]>(`delete from ${t} where tenant_id = ? and id = ?`)
+  const userIdByKey = c.prepare<{ id: string }, [string, string]>('select id from users where tenant_id = ? and user_name_key = ?')
+  const passwordOf = c.prepare<{ h: string | null }, [string, string]>('select password_hash as h from users where tenant_id = ? and id = ?')
+  const unlinkMember = c.prepare<unknown, [string]>('delete from group_members where member_id = ?')
+  const count = c.prepare<{ n: number }, [string, string]>('select count as n from counters where tenant_id = ? and resource_type = ?')
+  // members as one JSON array of [id, type] pairs: one statement whatever their number
+  const addMembers = c.prepare<{ id: string }, [string, string]>(
+    `insert into group_members (group_id, member_id, member_type)
+     select ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') from json_each(?2) j where true
+     on conflict do nothing returning member_id as id`,
+  )
+  return {
+    userById: byId('users'),
+    groupById: byId('groups'),
+    insertUser,
+    insertGroup,
+    bump,
+    groupsOf,
+    inAnyGroup,
+    userWithGroups,
+    updateUser,
+    updateGroup,
+    touchUser: touch('users'),
+    touchGroup: touch('groups'),
+    deleteUser: del('users'),
+    deleteGroup: del('groups'),
+    userIdByKey,
+    passwordOf,
+    unlinkMember,
+    count,
+    addMembers,
+  }
 }
 const cache = new WeakMap<Db, ReturnType<typeof makePrepared>>()
 function prepared(db: Db) {
@@ -90,22 +146,28 @@ export function getResource(db: Db, tenant: string, kind: Kind, id: string): Sto
   return (kind === 'User' ? p.userById : p.groupById).get({ tenant, id })
 }
 
+/** A user and the groups it is a direct member of (its `groups`), read in one statement. */
+export function getUserWithGroups(
+  db: Db,
+  tenant: string,
+  id: string,
+): { stored: StoredResource; groups: { id: string; display: string }[] } | undefined {
+  const row = prepared(db).userWithGroups.all(tenant, id)[0]
+  if (!row) return undefined
+  const pairs = JSON.parse(row.groups) as [string, string][]
+  return {
+    stored: { id: row.id, version: row.version, created: row.created, lastModified: row.lastModified, data: JSON.parse(row.data) },
+    groups: pairs.map(([gid, display]) => ({ id: gid, display })),
+  }
+}
+
 export function getPasswordHash(db: Db, tenant: string, id: string): string | null {
-  const row = db
-    .select({ h: users.passwordHash })
-    .from(users)
-    .where(and(eq(users.tenantId, tenant), eq(users.id, id)))
-    .get()
-  return row?.h ?? null
+  return prepared(db).passwordOf.all(tenant, id)[0]?.h ?? null
 }
 
 /** id of the user holding this userName key, if any. */
 export function findUserIdByKey(db: Db, tenant: string, userNameKey: string): string | undefined {
-  return db
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.tenantId, tenant), eq(users.userNameKey, userNameKey)))
-    .get()?.id
+  return prepared(db).userIdByKey.all(tenant, userNameKey)[0]?.id
 }
 
 const rowParams = (tenant: string, r: StoredResource) => ({
@@ -143,30 +205,38 @@ export function updateResource(
   r: StoredResource,
   cols: Partial<UserColumns> | Partial<GroupColumns>,
 ): void {
-  const t = table(kind)
-  db.update(t)
-    .set({ version: r.version, lastModified: r.lastModified, data: r.data, ...(cols as object) })
-    .where(and(eq(t.tenantId, tenant), eq(t.id, r.id)))
-    .run()
+  const p = prepared(db)
+  const row = { id: r.id, tenant, version: r.version, lastModified: r.lastModified, data: JSON.stringify(r.data) }
+  if (kind === 'User') {
+    const u = cols as Partial<UserColumns>
+    p.updateUser.run({
+      ...row,
+      userNameKey: u.userNameKey!,
+      externalId: u.externalId ?? null,
+      displayNameKey: u.displayNameKey ?? null,
+      active: u.active === null || u.active === undefined ? null : u.active ? 1 : 0,
+      setPassword: 'passwordHash' in u ? 1 : 0,
+      passwordHash: u.passwordHash ?? null,
+    })
+  } else {
+    const g = cols as Partial<GroupColumns>
+    p.updateGroup.run({ ...row, displayNameKey: g.displayNameKey!, externalId: g.externalId ?? null })
+  }
 }
 
 /** Bumps version and lastModified without touching data (membership changes). */
 export function touchResource(db: Db, tenant: string, kind: Kind, id: string, lastModified: string): void {
-  const t = table(kind)
-  db.update(t)
-    .set({ version: sql`${t.version} + 1`, lastModified })
-    .where(and(eq(t.tenantId, tenant), eq(t.id, id)))
-    .run()
+  const p = prepared(db)
+  ;(kind === 'User' ? p.touchUser : p.touchGroup).run(lastModified, tenant, id)
 }
 
 export function deleteResource(db: Db, tenant: string, kind: Kind, id: string): boolean {
-  const t = table(kind)
-  const res = db.delete(t).where(and(eq(t.tenantId, tenant), eq(t.id, id))).run()
-  const n = (res as unknown as { changes: number }).changes
+  const p = prepared(db)
+  const n = (kind === 'User' ? p.deleteUser : p.deleteGroup).run(tenant, id).changes
   if (n > 0) {
     bumpCounter(db, tenant, kind, -n)
     // memberships where this resource is the member; its own member rows go by ON DELETE CASCADE
-    db.delete(groupMembers).where(eq(groupMembers.memberId, id)).run()
+    p.unlinkMember.run(id)
   }
   return n > 0
 }
@@ -176,13 +246,7 @@ function bumpCounter(db: Db, tenant: string, kind: Kind, delta: number) {
 }
 
 export function countAll(db: Db, tenant: string, kind: Kind): number {
-  return (
-    db
-      .select({ n: counters.count })
-      .from(counters)
-      .where(and(eq(counters.tenantId, tenant), eq(counters.resourceType, kind)))
-      .get()?.n ?? 0
-  )
+  return prepared(db).count.all(tenant, kind)[0]?.n ?? 0
 }
 
 export interface ListQuery {
@@ -421,20 +485,9 @@ export function groupsOfMembers(db: Db, tenant: string, memberIds: string[]): Ma
  */
 export function addMembers(db: Db, groupId: string, members: { id: string; type: Kind }[], out?: string[]): number {
   if (members.length === 0) return 0
-  let n = 0
-  for (let i = 0; i < members.length; i += 300) {
-    const chunk = members.slice(i, i + 300)
-    const q = db
-      .insert(groupMembers)
-      .values(chunk.map((m) => ({ groupId, memberId: m.id, memberType: m.type })))
-      .onConflictDoNothing()
-    if (out) {
-      const rows = q.returning({ id: groupMembers.memberId }).all()
-      for (const r of rows) out.push(r.id)
-      n += rows.length
-    } else n += (q.run() as unknown as { changes: number }).changes
-  }
-  return n
+  const rows = prepared(db).addMembers.all(groupId, JSON.stringify(members.map((m) => [m.id, m.type])))
+  if (out) for (const r of rows) out.push(r.id)
+  return rows.length
 }
 
 /** Runs a delete; with `out`, as DELETE … RETURNING member_id, collecting the removed ids. */

@@ -13,6 +13,7 @@ import { cursorPage, listPage, typedParts } from './list-service'
 import { patchResource } from './patch-service'
 import type { AppContext } from '../app'
 import { operationDoc } from '../http/openapi'
+import { hasQuery } from '../http/url'
 
 const IdParams = t.Object({ id: t.String({ description: 'Server-assigned resource id' }) })
 
@@ -36,9 +37,10 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
     request: Request,
     stored: Awaited<ReturnType<typeof svc.createResource>>,
     q: { attributes?: string[]; excludedAttributes?: string[] },
+    groupsOf?: Map<string, { id: string; display: string }[]>,
   ) => {
     const rt = svc.resourceType(deps, kind)
-    const full = svc.render(deps, kind, stored, ctx.origin(request), { members: wants('members', q), groups: wants('groups', q) })
+    const full = svc.render(deps, kind, stored, ctx.origin(request), { members: wants('members', q), groups: wants('groups', q), groupsOf })
     return project(deps.registry, rt, full, q)
   }
 
@@ -134,14 +136,17 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
     .get(
       endpoint + '/:id',
       ({ request, params, set }) => {
-        const stored = svc.getStored(deps, kind, params.id)
+        const q = hasQuery(request.url) ? projectionOf(new URL(request.url)) : {}
+        // a user with its groups: one statement (the hottest read of an IdP's sync)
+        const withGroups = kind === 'User' && wants('groups', q) ? svc.getUserWithGroups(deps, params.id) : undefined
+        const stored = withGroups?.stored ?? svc.getStored(deps, kind, params.id)
         const etag = svc.etagOf(stored.version)
         const inm = request.headers.get('if-none-match')
         if (inm && inm.split(',').some((x) => x.trim() === '*' || x.trim().replace(/^W\//, '') === etag.replace(/^W\//, ''))) {
           return new Response(null, { status: 304, headers: { etag } })
         }
         withEtag(set, stored.version)
-        return present(request, stored, projectionOf(new URL(request.url)))
+        return present(request, stored, q, withGroups && new Map([[stored.id, withGroups.groups]]))
       },
       { params: IdParams, detail: operationDoc({ summary: `Get a ${kind} (If-None-Match → 304)`, tags: [tag], ok: { status: 200, ref: kind, description: 'The resource; ETag header' }, errors: ['401', '404'] }) },
     )

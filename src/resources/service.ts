@@ -176,6 +176,13 @@ export function getStored(deps: ServiceDeps, kind: Kind, id: string): StoredReso
   return r
 }
 
+/** A user and its groups (GET of one user), or 404. */
+export function getUserWithGroups(deps: ServiceDeps, id: string): { stored: StoredResource; groups: { id: string; display: string }[] } {
+  const r = repo.getUserWithGroups(deps.db, deps.tenant, id)
+  if (!r) throw notFound(`User '${id}' not found`)
+  return r
+}
+
 /** If-Match: `*` or a list of ETags, one of which must be the current version. */
 export function checkIfMatch(ifMatch: string | null | undefined, current: StoredResource) {
   if (!ifMatch) return

@@ -9,6 +9,7 @@
 import type { Db } from '../db/client'
 import { tenantLookup } from '../db/tenants'
 import { scimResponse } from '../http/scim-plugin'
+import { rawPath } from '../http/url'
 import { notFound } from '../scim/errors'
 import { profileName, type Profile } from '../scim-options'
 import { tenantScope, type TenantScope } from './context'
@@ -28,6 +29,8 @@ export function tenantRouter(o: { db: Db; basePath: string; auth?: TenantAuthSer
   const auths = tenantAuthCache(o.auth, o.log)
   return (fn: Handler): Handler =>
     (request) => {
+      // most requests are the default tenant's: decided on the raw path, without parsing the URL
+      if (!rawPath(request.url).startsWith('/t/')) return fn(request)
       const url = new URL(request.url)
       const m = TENANT_PATH.exec(url.pathname)
       if (!m) return fn(request)

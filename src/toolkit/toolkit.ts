@@ -16,6 +16,7 @@ import { capBody, Inspector, type Exchange } from './inspector'
 import { redactBodyText, redactHeaders, redactUrl } from './redact'
 import { needsBody, type RequestFacts } from './rules'
 import { DEFAULT_TENANT, tenantScope } from '../tenants/context'
+import { rawPath } from '../http/url'
 
 /** the rules of a tenant that has none */
 const NO_CHAOS = new Chaos({})
@@ -63,8 +64,8 @@ export interface Toolkit {
   bind(getServer: () => Server<any> | null | undefined): void
   /** records the authenticated principal of a request (its auth mode goes into the inspector) */
   notePrincipal(request: Request, principal: { mode: string; subject?: string } | undefined): void
-  /** the inspector id of a request being handled (X-Scimd-Request-Id) */
-  requestIdOf(request: Request): string | undefined
+  /** the inspector id of a request being handled (X-Scimd-Request-Id; made on first use when not recorded) */
+  requestIdOf(request: Request): string
   /** the authenticated principal noted for a request being handled (the change history's principal label) */
   principalOf(request: Request): { mode: string; subject?: string } | undefined
   /** releases hung requests and closes the request log (on shutdown) */
@@ -315,19 +316,32 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
     bind(g) {
       getServer = g
     },
-    requestIdOf: (r) => ids.get(r),
+    requestIdOf(r) {
+      // made on first use when the request was not recorded (the change history still ties its rows together)
+      let id = ids.get(r)
+      if (!id) ids.set(r, (id = Bun.randomUUIDv7()))
+      return id
+    },
     principalOf: (r) => principals.get(r),
     notePrincipal(r, p) {
       if (p) principals.set(r, { mode: p.mode, subject: p.subject })
     },
     hoc: (fn) => (request: Request) => {
       const t0 = performance.now()
-      const url = new URL(request.url)
-      if (isScim(url.pathname)) return handleScim(request, url, fn, t0)
+      const path = rawPath(request.url)
+      if (isScim(path)) {
+        if (inspector.enabled || chaosFor(tenantScope.getStore()?.tenant ?? DEFAULT_TENANT)?.active) return handleScim(request, new URL(request.url), fn, t0)
+        // nothing to inject or record (the common case): the response passes through untouched
+        if (!o.log.enabled('info')) return fn(request)
+        return Promise.resolve(fn(request)).then((res) => {
+          logLine(request, new URL((tenantScope.getStore()?.original ?? request).url), res.status, performance.now() - t0)
+          return res
+        })
+      }
       const out = fn(request)
-      if (!o.log.enabled('info') && !(url.pathname === '/healthz' && o.log.enabled('debug'))) return out
+      if (!o.log.enabled('info') && !(path === '/healthz' && o.log.enabled('debug'))) return out
       return Promise.resolve(out).then((res) => {
-        logLine(request, url, res.status, performance.now() - t0)
+        logLine(request, new URL(request.url), res.status, performance.now() - t0)
         return res
       })
     },

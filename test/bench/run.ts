@@ -132,6 +132,8 @@ ro.close()
 // ── wrk workloads ───────────────────────────────────────────────────────────────────────────────────────
 interface Workload {
   name: string
+  /** run against the floor server (test/bench/floor.ts) instead of scimd */
+  floor?: boolean
   /** Lua: must define `request = function() … end` (helpers: pick(), ids, n) */
   lua: string
   /** the ids the Lua `ids` table holds (default: every seeded user) */
@@ -173,6 +175,11 @@ end`,
   },
   { name: 'get user by id', lua: `request = function() return wrk.format("GET", "${base}/Users/" .. pick()) end`, target: { ratio: 0.4 } },
   {
+    name: 'floor: Bun.serve + one SQLite read by primary key (no scimd)',
+    floor: true,
+    lua: `request = function() return wrk.format("GET", "${base}/Users/" .. pick()) end`,
+  },
+  {
     name: 'userName eq filter',
     lua: `request = function() return wrk.format("GET", "${base}/Users?filter=userName%20eq%20%22user" .. math.random(1, ${USERS}) .. "%40example.com%22") end`,
     target: { ratio: 0.4 },
@@ -195,6 +202,14 @@ end`,
   return wrk.format("PATCH", "${base}/Users/" .. pick(), nil, '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":' .. v .. '}]}')
 end`,
     target: { ratio: 0.2 },
+  },
+  {
+    name: 'floor: Bun.serve + one SQLite write transaction (update + history row; no scimd)',
+    floor: true,
+    lua: `request = function() n = n + 1
+  local v = (n % 2 == 0) and "true" or "false"
+  return wrk.format("PATCH", "${base}/Users/" .. pick(), nil, '{"Operations":[{"op":"replace","path":"active","value":' .. v .. '}]}')
+end`,
   },
   {
     name: 'add 100 members to a 10,000-member group (PATCH ?excludedAttributes=members)',
@@ -267,22 +282,44 @@ const helloPort = freePort()
 const hello = spawn(pin(0, ['bun', join(import.meta.dir, 'hello.ts')]), { env: { ...process.env, PORT: String(helloPort) }, stdout: 'ignore', stderr: 'inherit' })
 const scimdPort = freePort()
 const scimd = startScimd(dbPath, scimdPort, 0)
+// the floor server reads and writes its own copy of the seeded database
+const floorDb = join(work, 'floor.sqlite')
+{
+  const src = new Database(dbPath, { readonly: true })
+  src.exec(`vacuum into '${floorDb.replaceAll("'", "''")}'`)
+  src.close()
+}
+const floorPort = freePort()
+const floor = spawn(pin(0, ['bun', join(import.meta.dir, 'floor.ts')]), {
+  env: { PATH: process.env.PATH ?? '', PORT: String(floorPort), DATABASE_URL: floorDb },
+  stdout: 'ignore',
+  stderr: 'inherit',
+})
 const results: Result[] = []
+const baselines: number[] = []
 let rss = { rss: 0, peak: 0 }
 let rssIdle = { rss: 0, peak: 0 }
 try {
   await waitHealthy(`http://127.0.0.1:${helloPort}/`, hello)
   await waitHealthy(`http://127.0.0.1:${scimdPort}/healthz`, scimd)
+  await waitHealthy(`http://127.0.0.1:${floorPort}/Users/none`, floor).catch(() => {})
   rssIdle = rssOf(scimd.pid)
+  const helloLua = COMMON + `request = function() return wrk.format("GET", "/") end`
   log(`baseline: Bun.serve hello world …`)
-  const baseline = await runWrk(`http://127.0.0.1:${helloPort}/`, COMMON + `request = function() return wrk.format("GET", "/") end`, {}, 'baseline: Bun.serve hello world')
+  const baseline = await runWrk(`http://127.0.0.1:${helloPort}/`, helloLua, {}, 'baseline: Bun.serve hello world')
   results.push(baseline)
   // a short warm-up so the JIT has seen the routes
   await runWrk(`http://127.0.0.1:${scimdPort}/`, AUTH + COMMON + workloads[1].lua, { maxRequests: 2000, ids: userIds.slice(0, 1000) }, 'warm-up')
+  await runWrk(`http://127.0.0.1:${floorPort}/`, COMMON + workloads[1].lua, { maxRequests: 2000, ids: userIds.slice(0, 1000) }, 'warm-up')
+  baselines.push(baseline.rps)
   for (const w of workloads) {
-    log(`${w.name} …`)
-    const r = await runWrk(`http://127.0.0.1:${scimdPort}/`, AUTH + COMMON + w.lua, { ...w, ids: w.ids ?? (/pick\(\)/.test(w.lua) ? userIds : []) }, w.name)
-    r.ratio = r.rps / baseline.rps
+    // this machine's speed drifts (shared cores): each workload is compared with a baseline run just before it
+    const near = await runWrk(`http://127.0.0.1:${helloPort}/`, helloLua, {}, 'baseline (again)')
+    baselines.push(near.rps)
+    log(`${w.name} … (baseline just before: ${Math.round(near.rps)} RPS)`)
+    const url = w.floor ? `http://127.0.0.1:${floorPort}/` : `http://127.0.0.1:${scimdPort}/`
+    const r = await runWrk(url, AUTH + COMMON + w.lua, { ...w, ids: w.ids ?? (/pick\(\)/.test(w.lua) ? userIds : []) }, w.name)
+    r.ratio = r.rps / near.rps
     r.target = w.target
     if (w.target?.ratio) r.ok = r.ratio >= w.target.ratio
     if (w.target?.rps) r.ok = r.rps >= w.target.rps
@@ -293,7 +330,8 @@ try {
 } finally {
   scimd.kill('SIGTERM')
   hello.kill('SIGTERM')
-  await Promise.all([scimd.exited, hello.exited])
+  floor.kill('SIGTERM')
+  await Promise.all([scimd.exited, hello.exited, floor.exited])
   if (!flag('--keep')) rmSync(work, { recursive: true, force: true })
   else log(`kept ${work}`)
 }
@@ -319,6 +357,7 @@ const facts = [
   `binary: ${fmt(binSize / 1e6, 1)} MB; database with ${fmt(USERS)} users: ${fmt(dbSize / 1e6, 1)} MB`,
   `cold start to a healthy /healthz (median of 20): ${fmt(median(coldEmpty), 1)} ms on a new database, ${fmt(median(coldSeeded), 1)} ms with ${fmt(USERS)} users (min ${fmt(coldSeeded[0], 1)}, max ${fmt(coldSeeded[coldSeeded.length - 1], 1)})`,
   `scimd import of ${fmt(USERS)} users (JSON Lines, 20,000 memberships): ${fmt(importSeconds, 2)} s`,
+  `baseline (Bun.serve hello world) measured before every workload, each ratio against the one just before it: ${fmt(Math.min(...baselines))}–${fmt(Math.max(...baselines))} RPS`,
   `wrk: 1 thread, ${CONNECTIONS} connections (1 for the membership workload), ${DURATION} s per workload; ${hasTaskset ? 'servers pinned to CPU 0, wrk to CPU 1' : 'no CPU pinning'}; ${cpus().length} CPUs, load average before: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
 ]
 console.log('\n' + line(header) + '\n' + rows.map(line).join('\n') + '\n\n' + mem + '\n' + facts.join('\n'))
