@@ -21,8 +21,8 @@ import { meRoutes } from './resources/me-routes'
 import { discoveryRoutes } from './resources/discovery'
 import type { Origin, ServiceDeps } from './resources/service'
 import { notFound } from './scim/errors'
-import * as repo from './db/repo'
-import { render } from './resources/service'
+import { q, type Step } from './db/store'
+import { renderStep, storeOf } from './resources/service'
 import { createToolkit, type Toolkit } from './toolkit/toolkit'
 import { adminRoutes, createAdminAuth } from './toolkit/admin'
 import { directoryRoutes } from './toolkit/directory'
@@ -105,10 +105,13 @@ export function createApp(d: AppDeps) {
       log,
       record: Boolean(config.adminToken || config.requestLog),
       profileOf: () => scopeProfile(config),
-      snapshot: (kind, id, request) => {
-        const stored = repo.getResource(d.db, ctx.deps.tenant, kind, id)
-        return stored ? render(ctx.deps, kind, stored, ctx.origin(request), { members: true, groups: true }) : null
-      },
+      snapshot: (kind, id, request) =>
+        storeOf(ctx.deps).read(
+          (function* (): Step<unknown> {
+            const stored = yield* q((r) => r.getResource(ctx.deps.tenant, kind, id))
+            return stored ? yield* renderStep(ctx.deps, kind, stored, ctx.origin(request), { members: true, groups: true }) : null
+          })(),
+        ),
     })
   const publicDiscovery = config.publicDiscovery !== false
   // one admin authentication (token or session cookie) for every /admin route group

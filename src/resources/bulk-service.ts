@@ -216,12 +216,12 @@ export async function runBulk(deps: ServiceDeps, body: Record<string, unknown> |
       case 'PATCH': {
         if (!id) throw methodNotAllowed(`${op.method} needs a resource: /${endpoint}/{id}`, 'POST')
         const stored =
-          op.method === 'PUT' ? await svc.replaceResource(deps, kind, id, data, op.version) : patchResource(deps, kind, id, data, op.version)
+          op.method === 'PUT' ? await svc.replaceResource(deps, kind, id, data, op.version) : await patchResource(deps, kind, id, data, op.version)
         return { ...base(op), location: location(stored.id), version: svc.etagOf(stored.version), status: '200' }
       }
       default: {
         if (!id) throw methodNotAllowed(`DELETE needs a resource: /${endpoint}/{id}`, 'POST')
-        svc.deleteResource(deps, kind, id, op.version)
+        await svc.deleteResource(deps, kind, id, op.version)
         return { ...base(op), location: location(id), status: '204' }
       }
     }

@@ -12,6 +12,7 @@
 import * as repo from '../db/repo'
 import type { Db } from '../db/client'
 import type { Kind, StoredResource } from '../db/repo'
+import { q, type Step } from '../db/store'
 
 export type HistoryOp = 'create' | 'replace' | 'patch' | 'delete' | 'member_add' | 'member_remove'
 export const HISTORY_OPS: HistoryOp[] = ['create', 'replace', 'patch', 'delete', 'member_add', 'member_remove']
@@ -84,24 +85,25 @@ function base(deps: HistoryDeps, op: HistoryOp, kind: Kind, id: string) {
 }
 
 /** Records a create, replace, patch or delete of a resource (before/after: the stored resource, or none). */
-export function recordWrite(
+export function* recordWrite(
   deps: HistoryDeps,
   op: 'create' | 'replace' | 'patch' | 'delete',
   kind: Kind,
   id: string,
   before: StoredResource | undefined,
   after: StoredResource | undefined,
-): void {
+): Step<void> {
   if (deps.history === false) return
   const b = before ? snapshot(before) : undefined
   const a = after ? snapshot(after) : undefined
-  repo.insertHistory(deps.db, {
+  const row = {
     ...base(deps, op, kind, id),
     before: b ? JSON.stringify(b) : null,
     after: a ? JSON.stringify(a) : null,
     changed: JSON.stringify(changedPaths(b, a)),
     members: null,
-  })
+  }
+  yield* q((r) => r.insertHistory(row))
 }
 
 /**
@@ -132,14 +134,15 @@ function memberSummary(ids: Set<string>) {
 }
 
 /** Records a group's membership change: one member_add and/or one member_remove row. */
-export function recordMembers(deps: HistoryDeps, groupId: string, delta: MemberDelta): void {
+export function* recordMembers(deps: HistoryDeps, groupId: string, delta: MemberDelta): Step<void> {
   if (deps.history === false) return
   for (const [op, ids] of [
     ['member_add', delta.added],
     ['member_remove', delta.removed],
   ] as const) {
     if (ids.size === 0) continue
-    repo.insertHistory(deps.db, { ...base(deps, op, 'Group', groupId), before: null, after: null, changed: '["members"]', members: memberSummary(ids) })
+    const row = { ...base(deps, op, 'Group', groupId), before: null, after: null, changed: '["members"]', members: memberSummary(ids) }
+    yield* q((r) => r.insertHistory(row))
   }
 }
 

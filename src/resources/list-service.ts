@@ -1,16 +1,15 @@
 /** Listing for every resource type: filter → SQL, sort, page (by index or by RFC 9865 cursor); the root search. */
 import { randomBytes } from 'node:crypto'
-import * as repo from '../db/repo'
 import type { Kind, PageRow, QueryPart, StoredResource } from '../db/repo'
-import type { Db } from '../db/client'
-import { filterResolver, filterToSql, sortToSql, type FilterSqlContext } from '../db/filter-sql'
+import { filterResolver, type FilterSqlContext } from '../db/filter-sql'
+import { q, type Step, type Store } from '../db/store'
 import { formatAttrPath } from '../scim/attr-path'
 import { cursorCodec, queryBinding, type CursorCodec } from '../scim/cursor'
 import { invalidFilter } from '../scim/errors'
 import { filterPaths, pruneFilter } from '../scim/filter/prune'
 import { stringifyFilter } from '../scim/filter/stringify'
 import type { ListParams } from '../scim/list'
-import { resourceType, type ServiceDeps } from './service'
+import { resourceType, storeOf, type ServiceDeps } from './service'
 import { DEFAULT_TENANT } from '../tenants/context'
 
 const sqlCtx = (deps: ServiceDeps, kind: Kind): FilterSqlContext => ({
@@ -20,20 +19,23 @@ const sqlCtx = (deps: ServiceDeps, kind: Kind): FilterSqlContext => ({
   strict: deps.strict,
 })
 
-export function listPage(deps: ServiceDeps, kind: Kind, p: ListParams): { total: number; rows: StoredResource[] } {
+export function* listPage(deps: ServiceDeps, kind: Kind, p: ListParams): Step<{ total: number; rows: StoredResource[] }> {
   const ctx = sqlCtx(deps, kind)
-  return repo.listResources(deps.db, deps.tenant, kind, {
+  const { filterToSql, sortToSql } = storeOf(deps).sql
+  const query = {
     where: p.filter ? filterToSql(ctx, p.filter) : undefined,
     orderBy: p.sortBy ? sortToSql(ctx, p.sortBy) : undefined,
     descending: p.sortOrder === 'descending',
     offset: p.startIndex - 1,
     limit: p.count,
-  })
+  }
+  return yield* q((r) => r.listResources(deps.tenant, kind, query))
 }
 
 /** The query of one resource type's endpoint as a repo QueryPart. */
 export function typedParts(deps: ServiceDeps, kind: Kind, p: ListParams): QueryPart[] {
   const ctx = sqlCtx(deps, kind)
+  const { filterToSql, sortToSql } = storeOf(deps).sql
   return [{ kind, where: p.filter ? filterToSql(ctx, p.filter) : undefined, orderBy: p.sortBy ? sortToSql(ctx, p.sortBy) : undefined }]
 }
 
@@ -46,6 +48,7 @@ export const ROOT_KINDS: Kind[] = ['User', 'Group']
  * resource endpoint. sortBy on an attribute one type lacks sorts that type's resources as having no value.
  */
 export function rootParts(deps: ServiceDeps, p: ListParams): QueryPart[] {
+  const { filterToSql, sortToSql } = storeOf(deps).sql
   const ctxs = ROOT_KINDS.map((kind) => sqlCtx(deps, kind))
   const resolvers = ctxs.map((c) => filterResolver(c))
   if (p.filter) {
@@ -70,43 +73,33 @@ export function rootParts(deps: ServiceDeps, p: ListParams): QueryPart[] {
 }
 
 /** Index paging over parts (the root search). */
-export function indexPageAcross(deps: ServiceDeps, parts: QueryPart[], p: ListParams): { total: number; rows: PageRow[] } {
-  const total = repo.countParts(deps.db, deps.tenant, parts)
-  const rows = repo.listAcross(deps.db, deps.tenant, parts, {
-    descending: Boolean(p.sortBy) && p.sortOrder === 'descending',
-    offset: p.startIndex - 1,
-    limit: p.count,
-  })
+export function* indexPageAcross(deps: ServiceDeps, parts: QueryPart[], p: ListParams): Step<{ total: number; rows: PageRow[] }> {
+  const total = yield* q((r) => r.countParts(deps.tenant, parts))
+  const page = { descending: Boolean(p.sortBy) && p.sortOrder === 'descending', offset: p.startIndex - 1, limit: p.count }
+  const rows = yield* q((r) => r.listAcross(deps.tenant, parts, page))
   return { total, rows }
 }
 
 // ── cursors ──────────────────────────────────────────────────────────────────────────────────────────────────
 
 const SECRET_KEY = 'cursor.hmac_secret'
-const secrets = new WeakMap<Db, Uint8Array>()
+const secrets = new WeakMap<Store, Uint8Array>()
 
 /**
  * The HMAC key of cursors: 32 random bytes made on first use and kept in the settings table, so cursors survive
- * restarts and every replica sharing the database signs and verifies with the same key.
+ * restarts and every replica sharing the database signs and verifies with the same key (the first writer wins).
  */
-export function cursorSecret(db: Db): Uint8Array {
-  let s = secrets.get(db)
+export function* cursorSecret(deps: ServiceDeps): Step<Uint8Array> {
+  const store = storeOf(deps)
+  let s = secrets.get(store)
   if (s) return s
-  let stored = repo.getSetting(db, SECRET_KEY)
+  let stored = yield* q((r) => r.getSetting(SECRET_KEY))
   if (!stored) {
-    stored = db.transaction(
-      () => {
-        const again = repo.getSetting(db, SECRET_KEY) // another process may have made it meanwhile
-        if (again) return again
-        const fresh = randomBytes(32).toString('base64url')
-        repo.putSetting(db, SECRET_KEY, fresh)
-        return fresh
-      },
-      { behavior: 'immediate' },
-    )
+    const fresh = randomBytes(32).toString('base64url')
+    stored = yield* q((r) => r.putSettingOnce(SECRET_KEY, fresh))
   }
   s = new Uint8Array(Buffer.from(stored, 'base64url'))
-  secrets.set(db, s)
+  secrets.set(store, s)
   return s
 }
 
@@ -124,8 +117,8 @@ export interface CursorPage {
  * previousCursor unless it is the first (RFC 9865 Table 2). A backward step that reaches the start returns the
  * first page, full.
  */
-export function cursorPage(deps: ServiceDeps, scope: string, parts: QueryPart[], p: ListParams, ttlSeconds: number): CursorPage {
-  const codec: CursorCodec = cursorCodec(cursorSecret(deps.db), ttlSeconds)
+export function* cursorPage(deps: ServiceDeps, scope: string, parts: QueryPart[], p: ListParams, ttlSeconds: number): Step<CursorPage> {
+  const codec: CursorCodec = cursorCodec(yield* cursorSecret(deps), ttlSeconds)
   const binding = queryBinding({
     // a named tenant's too: a cursor issued in one tenant is invalidCursor in every other (the default tenant's
     // binding is the bare scope, so that its cursors stay valid across an upgrade)
@@ -136,37 +129,37 @@ export function cursorPage(deps: ServiceDeps, scope: string, parts: QueryPart[],
   })
   const now = deps.now().getTime()
   const pos = p.cursor ? codec.decode(p.cursor, binding, now) : undefined
-  const total = repo.countParts(deps.db, deps.tenant, parts)
+  const total = yield* q((r) => r.countParts(deps.tenant, parts))
   if (p.count <= 0) return { total, rows: [] }
 
   const desc = Boolean(p.sortBy) && p.sortOrder === 'descending'
   const seek = (backward: boolean, after: { key: PageRow['sortKey']; id: string } | undefined, limit: number) =>
-    repo.seekPage(deps.db, deps.tenant, parts, { descending: backward ? !desc : desc, after, limit })
+    q((r) => r.seekPage(deps.tenant, parts, { descending: backward ? !desc : desc, after, limit }))
   const at = (r: PageRow) => ({ key: r.sortKey, id: r.id })
   const n = p.count
 
   let rows: PageRow[]
   let hasNext: boolean
   let hasPrev: boolean
-  const firstPage = () => {
-    const got = seek(false, undefined, n + 1)
+  function* firstPage(): Step<void> {
+    const got = yield* seek(false, undefined, n + 1)
     rows = got.slice(0, n)
     hasNext = got.length > n
     hasPrev = false
   }
-  if (!pos) firstPage()
+  if (!pos) yield* firstPage()
   else if (pos.dir === 'next') {
-    const got = seek(false, pos, n + 1)
+    const got = yield* seek(false, pos, n + 1)
     rows = got.slice(0, n)
     hasNext = got.length > n
-    hasPrev = rows.length > 0 && seek(true, at(rows[0]), 1).length > 0
+    hasPrev = rows.length > 0 && (yield* seek(true, at(rows[0]), 1)).length > 0
   } else {
-    const got = seek(true, pos, n + 1)
-    if (got.length <= n) firstPage()
+    const got = yield* seek(true, pos, n + 1)
+    if (got.length <= n) yield* firstPage()
     else {
       rows = got.slice(0, n).reverse()
       hasPrev = true
-      hasNext = seek(false, at(rows[rows.length - 1]), 1).length > 0
+      hasNext = (yield* seek(false, at(rows[rows.length - 1]), 1)).length > 0
     }
   }
   const out: CursorPage = { total, rows: rows! }

@@ -8,7 +8,8 @@
 import { Elysia } from 'elysia'
 import type { AppContext } from '../app'
 import type { Principal } from '../auth'
-import * as repo from '../db/repo'
+import type * as repo from '../db/repo'
+import { q, type Step } from '../db/store'
 import { methodNotAllowed, notFound, notImplemented } from '../scim/errors'
 import { parseListParams } from '../scim/list'
 import { project } from '../scim/projection'
@@ -33,11 +34,11 @@ export function meSubject(principal: Principal | undefined, claim: string): stri
 }
 
 /** The id of the User the subject names, or 404. */
-export function meUserId(deps: ServiceDeps, subject: string, match: 'userName' | 'id' | 'externalId'): string {
+export function* meUserId(deps: ServiceDeps, subject: string, match: 'userName' | 'id' | 'externalId'): Step<string> {
   let id: string | undefined
-  if (match === 'userName') id = repo.findUserIdByKey(deps.db, deps.tenant, foldKey(subject))
-  else if (match === 'id') id = repo.getResource(deps.db, deps.tenant, 'User', subject)?.id
-  else id = listPage(deps, 'User', parseListParams({ filter: `externalId eq ${JSON.stringify(subject)}`, count: '2' })).rows[0]?.id
+  if (match === 'userName') id = yield* q((r) => r.findUserIdByKey(deps.tenant, foldKey(subject)))
+  else if (match === 'id') id = (yield* q((r) => r.getResource(deps.tenant, 'User', subject)))?.id
+  else id = (yield* listPage(deps, 'User', parseListParams({ filter: `externalId eq ${JSON.stringify(subject)}`, count: '2' }))).rows[0]?.id
   if (!id) throw notFound(`No User matches the authenticated subject (SCIMD_ME_MATCH=${match})`)
   return id
 }
@@ -47,31 +48,36 @@ export function meRoutes(ctx: AppContext) {
   // writes carry the request's id and principal into the change history
   const writer = (request: Request): ServiceDeps => ({ ...deps, audit: ctx.audit(request) })
   const tags = ['Me']
-  const userOf = (c: unknown) => meUserId(deps, meSubject((c as { principal?: Principal }).principal, ctx.config.meClaim), ctx.config.meMatch)
+  const store = () => svc.storeOf(deps)
+  const userOf = (c: unknown) => store().read(meUserId(deps, meSubject((c as { principal?: Principal }).principal, ctx.config.meClaim), ctx.config.meMatch))
   const present = (request: Request, stored: repo.StoredResource, set: { headers: Record<string, any> }) => {
     const url = new URL(request.url)
     const q = parseListParams({ attributes: url.searchParams.get('attributes') ?? undefined, excludedAttributes: url.searchParams.get('excludedAttributes') ?? undefined })
     const origin = ctx.origin(request)
     set.headers['etag'] = svc.etagOf(stored.version)
     set.headers['content-location'] = `${origin.baseUrl}/Users/${stored.id}`
-    const full = svc.render(deps, 'User', stored, origin, { members: false, groups: wants('groups', q) })
-    return project(deps.registry, svc.resourceType(deps, 'User'), full, q)
+    return store().read(
+      (function* (): Step<Record<string, unknown>> {
+        const full = yield* svc.renderStep(deps, 'User', stored, origin, { members: false, groups: wants('groups', q) })
+        return project(deps.registry, svc.resourceType(deps, 'User'), full, q)
+      })(),
+    )
   }
   const errors = ['401', '404'] as const
   return new Elysia({ name: 'scim.me', seed: ctx.config.basePath })
-    .get('/Me', (c) => present(c.request, svc.getStored(deps, 'User', userOf(c)), c.set), {
+    .get('/Me', async (c) => present(c.request, await svc.getStored(deps, 'User', await userOf(c)), c.set), {
       detail: operationDoc({ summary: 'The User of the authenticated subject (501 for static bearer tokens)', tags, ok: { status: 200, ref: 'User', description: 'The user' }, errors: [...errors] }),
     })
-    .put('/Me', async (c) => present(c.request, await svc.replaceResource(writer(c.request), 'User', userOf(c), c.body, c.request.headers.get('if-match')), c.set), {
+    .put('/Me', async (c) => present(c.request, await svc.replaceResource(writer(c.request), 'User', await userOf(c), c.body, c.request.headers.get('if-match')), c.set), {
       detail: operationDoc({ summary: 'Replace the User of the authenticated subject', tags, request: 'User', ok: { status: 200, ref: 'User', description: 'The replaced user' }, errors: ['400', ...errors, '409', '412'] }),
     })
-    .patch('/Me', (c) => present(c.request, patchResource(writer(c.request), 'User', userOf(c), c.body, c.request.headers.get('if-match')), c.set), {
+    .patch('/Me', async (c) => present(c.request, await patchResource(writer(c.request), 'User', await userOf(c), c.body, c.request.headers.get('if-match')), c.set), {
       detail: operationDoc({ summary: 'Modify the User of the authenticated subject', tags, request: 'PatchOp', ok: { status: 200, ref: 'User', description: 'The modified user' }, errors: ['400', ...errors, '412'] }),
     })
     .delete(
       '/Me',
-      (c) => {
-        svc.deleteResource(writer(c.request), 'User', userOf(c), c.request.headers.get('if-match'))
+      async (c) => {
+        await svc.deleteResource(writer(c.request), 'User', await userOf(c), c.request.headers.get('if-match'))
         c.set.status = 204
         return undefined
       },

@@ -8,8 +8,9 @@ import { methodNotAllowed } from '../scim/errors'
 import { cursorListResponse, listResponse, parseListParams, searchRequestParams, type ListParams } from '../scim/list'
 import { project } from '../scim/projection'
 import * as svc from './service'
-import { groupsOfMembers } from '../db/repo'
 import { cursorPage, listPage, typedParts } from './list-service'
+import { q, type Step } from '../db/store'
+import type { StoredResource } from '../db/repo'
 import { patchResource } from './patch-service'
 import type { AppContext } from '../app'
 import { operationDoc } from '../http/openapi'
@@ -33,16 +34,21 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
   const tag = svc.endpointOf(kind)
   const deps = ctx.deps
 
-  const present = (
+  const store = () => svc.storeOf(deps)
+
+  /** The resource as answered: rendered (members / groups read unless given) and projected. */
+  function* presentStep(
     request: Request,
-    stored: Awaited<ReturnType<typeof svc.createResource>>,
+    stored: StoredResource,
     q: { attributes?: string[]; excludedAttributes?: string[] },
     groupsOf?: Map<string, { id: string; display: string }[]>,
-  ) => {
+  ): Step<Record<string, unknown>> {
     const rt = svc.resourceType(deps, kind)
-    const full = svc.render(deps, kind, stored, ctx.origin(request), { members: wants('members', q), groups: wants('groups', q), groupsOf })
+    const full = yield* svc.renderStep(deps, kind, stored, ctx.origin(request), { members: wants('members', q), groups: wants('groups', q), groupsOf })
     return project(deps.registry, rt, full, q)
   }
+  const present = (request: Request, stored: StoredResource, q: { attributes?: string[]; excludedAttributes?: string[] }) =>
+    store().read(presentStep(request, stored, q))
 
   const projectionOf = (url: URL) =>
     parseListParams({ attributes: url.searchParams.get('attributes') ?? undefined, excludedAttributes: url.searchParams.get('excludedAttributes') ?? undefined })
@@ -51,23 +57,22 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
     const origin = ctx.origin(request)
     const rt = svc.resourceType(deps, kind)
     const needs = { members: wants('members', params), groups: wants('groups', params) }
-    if (params.cursor !== undefined) {
-      const cp = cursorPage(deps, kind, typedParts(deps, kind, params), params, ctx.config.cursorTtl)
-      return cursorListResponse(
-        cp.total,
-        cp.rows.map((r) => project(deps.registry, rt, svc.render(deps, kind, r, origin, needs), params)),
-        cp,
-      )
-    }
-    const { page, resources } = svc.readSnapshot(deps, () => {
-      const page = listPage(deps, kind, params)
-      const pageNeeds = kind === 'User' && needs.groups ? { ...needs, groupsOf: groupsOfMembers(deps.db, deps.tenant, page.rows.map((r) => r.id)) } : needs
-      return { page, resources: page.rows.map((r) => project(deps.registry, rt, svc.render(deps, kind, r, origin, pageNeeds), params)) }
-    })
-    return listResponse(
-      page.total,
-      params.startIndex,
-      resources,
+    // one snapshot: the page, its total and what its rows render (a page of 100 users reads their groups at once)
+    return store().snapshot(
+      (function* (): Step<unknown> {
+        const render = function* (rows: StoredResource[]): Step<Record<string, unknown>[]> {
+          const pageNeeds = kind === 'User' && needs.groups ? { ...needs, groupsOf: yield* q((r) => r.groupsOfMembers(deps.tenant, rows.map((x) => x.id))) } : needs
+          const out: Record<string, unknown>[] = []
+          for (const r of rows) out.push(project(deps.registry, rt, yield* svc.renderStep(deps, kind, r, origin, pageNeeds), params))
+          return out
+        }
+        if (params.cursor !== undefined) {
+          const cp = yield* cursorPage(deps, kind, typedParts(deps, kind, params), params, ctx.config.cursorTtl)
+          return cursorListResponse(cp.total, yield* render(cp.rows), cp)
+        }
+        const page = yield* listPage(deps, kind, params)
+        return listResponse(page.total, params.startIndex, yield* render(page.rows))
+      })(),
     )
   }
 
@@ -136,17 +141,21 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
     .get(
       endpoint + '/:id',
       ({ request, params, set }) => {
-        const q = hasQuery(request.url) ? projectionOf(new URL(request.url)) : {}
-        // a user with its groups: one statement (the hottest read of an IdP's sync)
-        const withGroups = kind === 'User' && wants('groups', q) ? svc.getUserWithGroups(deps, params.id) : undefined
-        const stored = withGroups?.stored ?? svc.getStored(deps, kind, params.id)
-        const etag = svc.etagOf(stored.version)
-        const inm = request.headers.get('if-none-match')
-        if (inm && inm.split(',').some((x) => x.trim() === '*' || x.trim().replace(/^W\//, '') === etag.replace(/^W\//, ''))) {
-          return new Response(null, { status: 304, headers: { etag } })
-        }
-        withEtag(set, stored.version)
-        return present(request, stored, q, withGroups && new Map([[stored.id, withGroups.groups]]))
+        const proj = hasQuery(request.url) ? projectionOf(new URL(request.url)) : {}
+        return store().read(
+          (function* (): Step<unknown> {
+            // a user with its groups: one statement (the hottest read of an IdP's sync)
+            const withGroups = kind === 'User' && wants('groups', proj) ? yield* svc.getUserWithGroupsStep(deps, params.id) : undefined
+            const stored = withGroups?.stored ?? (yield* svc.getStoredStep(deps, kind, params.id))
+            const etag = svc.etagOf(stored.version)
+            const inm = request.headers.get('if-none-match')
+            if (inm && inm.split(',').some((x) => x.trim() === '*' || x.trim().replace(/^W\//, '') === etag.replace(/^W\//, ''))) {
+              return new Response(null, { status: 304, headers: { etag } })
+            }
+            withEtag(set, stored.version)
+            return yield* presentStep(request, stored, proj, withGroups && new Map([[stored.id, withGroups.groups]]))
+          })(),
+        )
       },
       { params: IdParams, detail: operationDoc({ summary: `Get a ${kind} (If-None-Match → 304)`, tags: [tag], ok: { status: 200, ref: kind, description: 'The resource; ETag header' }, errors: ['401', '404'] }) },
     )
@@ -161,8 +170,8 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
     )
     .patch(
       endpoint + '/:id',
-      ({ request, params, body, set }) => {
-        const stored = patchResource(writer(request), kind, params.id, body, request.headers.get('if-match'))
+      async ({ request, params, body, set }) => {
+        const stored = await patchResource(writer(request), kind, params.id, body, request.headers.get('if-match'))
         withEtag(set, stored.version)
         return present(request, stored, projectionOf(new URL(request.url)))
       },
@@ -170,8 +179,8 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
     )
     .delete(
       endpoint + '/:id',
-      ({ request, params, set }) => {
-        svc.deleteResource(writer(request), kind, params.id, request.headers.get('if-match'))
+      async ({ request, params, set }) => {
+        await svc.deleteResource(writer(request), kind, params.id, request.headers.get('if-match'))
         set.status = 204
         return undefined
       },

@@ -9,6 +9,7 @@ import type { AppContext } from '../app'
 import { cursorListResponse, listResponse, searchRequestParams } from '../scim/list'
 import { project } from '../scim/projection'
 import type { PageRow } from '../db/repo'
+import type { Step } from '../db/store'
 import * as svc from './service'
 import { cursorPage, indexPageAcross, rootParts } from './list-service'
 import { wants } from './routes'
@@ -24,14 +25,21 @@ export function searchRoutes(ctx: AppContext) {
       const parts = rootParts(deps, params)
       const origin = ctx.origin(request)
       const needs = { members: wants('members', params), groups: wants('groups', params) }
-      const present = (r: PageRow) =>
-        project(deps.registry, svc.resourceType(deps, r.kind), svc.render(deps, r.kind, r, origin, needs), params)
-      if (params.cursor !== undefined) {
-        const cp = cursorPage(deps, 'root', parts, params, ctx.config.cursorTtl)
-        return cursorListResponse(cp.total, cp.rows.map(present), cp)
-      }
-      const page = indexPageAcross(deps, parts, params)
-      return listResponse(page.total, params.startIndex, page.rows.map(present))
+      return svc.storeOf(deps).snapshot(
+        (function* (): Step<unknown> {
+          const present = function* (rows: PageRow[]): Step<Record<string, unknown>[]> {
+            const out: Record<string, unknown>[] = []
+            for (const r of rows) out.push(project(deps.registry, svc.resourceType(deps, r.kind), yield* svc.renderStep(deps, r.kind, r, origin, needs), params))
+            return out
+          }
+          if (params.cursor !== undefined) {
+            const cp = yield* cursorPage(deps, 'root', parts, params, ctx.config.cursorTtl)
+            return cursorListResponse(cp.total, yield* present(cp.rows), cp)
+          }
+          const page = yield* indexPageAcross(deps, parts, params)
+          return listResponse(page.total, params.startIndex, yield* present(page.rows))
+        })(),
+      )
     },
     {
       body: t.Optional(SearchBody),

@@ -4,17 +4,22 @@
  * member rows. Plain functions taking the dependencies first; they throw ScimError and never see HTTP.
  */
 import type { Db } from '../db/client'
-import * as repo from '../db/repo'
-import type { Kind, StoredResource } from '../db/repo'
+import type * as repo from '../db/repo'
+import type { Kind, MemberRow, StoredResource } from '../db/repo'
+import { q, type Maybe, type Step, type Store } from '../db/store'
+import { sqliteStore } from '../db/sqlite-store'
 import { invalidValue, notFound, preconditionFailed, uniqueness } from '../scim/errors'
 import type { SchemaRegistry } from '../scim/schema/registry'
 import type { ResourceTypeDef } from '../scim/schema/types'
 import { checkImmutable, validateResource } from '../scim/schema/validate'
 import { foldKey } from '../scim/text'
 import { MemberDelta, recordMembers, recordWrite, type Audit } from './history'
+export type { Step } from '../db/store'
 
 export interface ServiceDeps {
   db: Db
+  /** where resources live; the SQLite store of `db` when absent (src/db/store.ts) */
+  store?: Store
   registry: SchemaRegistry
   strict: boolean
   tenant: string
@@ -37,6 +42,11 @@ export interface Member {
   value: string
   type?: string
   display?: string
+}
+
+/** The store the services run their steps on. */
+export function storeOf(deps: ServiceDeps): Store {
+  return deps.store ?? sqliteStore(deps.db)
 }
 
 export function resourceType(deps: ServiceDeps, kind: Kind): ResourceTypeDef {
@@ -106,9 +116,9 @@ export function normaliseMembers(value: unknown, strict: boolean): Member[] {
 }
 
 /** Checks that every member names a user or group of this tenant; returns rows to insert. */
-export function resolveMembers(deps: ServiceDeps, groupId: string | undefined, members: Member[]): { id: string; type: Kind }[] {
+export function* resolveMembers(deps: ServiceDeps, groupId: string | undefined, members: Member[]): Step<{ id: string; type: Kind }[]> {
   const ids = [...new Set(members.map((m) => m.value))]
-  const found = repo.resolveMemberIds(deps.db, deps.tenant, ids)
+  const found = yield* q((r) => r.resolveMemberIds(deps.tenant, ids))
   const missing = ids.filter((id) => !found.has(id))
   if (missing.length)
     throw invalidValue(
@@ -123,8 +133,8 @@ async function hashPassword(password: string | undefined): Promise<string | null
   return Bun.password.hash(password, { algorithm: 'argon2id', memoryCost: 19456, timeCost: 2 })
 }
 
-export function uniqueUserName(deps: ServiceDeps, key: string, selfId?: string) {
-  const holder = repo.findUserIdByKey(deps.db, deps.tenant, key)
+export function* uniqueUserName(deps: ServiceDeps, key: string, selfId?: string): Step<void> {
+  const holder = yield* q((r) => r.findUserIdByKey(deps.tenant, key))
   if (holder && holder !== selfId) throw uniqueness('userName is already taken')
 }
 
@@ -139,46 +149,43 @@ export async function createResource(deps: ServiceDeps, kind: Kind, body: unknow
   const passwordHash = await hashPassword(password)
   const ts = nowIso(deps)
   const stored: StoredResource = { id: Bun.randomUUIDv7(), version: 1, created: ts, lastModified: ts, data }
-  return deps.db.transaction(
-    () => {
-      if (kind === 'User') {
-        const cols = userColumns(data)
-        uniqueUserName(deps, cols.userNameKey)
-        repo.insertUser(deps.db, deps.tenant, stored, { ...cols, passwordHash: passwordHash ?? null })
-      } else {
-        repo.insertGroup(deps.db, deps.tenant, stored, groupColumns(data))
-      }
-      recordWrite(deps, 'create', kind, stored.id, undefined, stored)
-      if (kind === 'Group' && members?.length) {
-        const added: string[] = []
-        repo.addMembers(deps.db, stored.id, resolveMembers(deps, stored.id, members), added)
-        const delta = new MemberDelta()
-        delta.add(added)
-        recordMembers(deps, stored.id, delta)
-      }
-      return stored
-    },
-    { behavior: 'immediate' },
-  )
+  return storeOf(deps).write(createStep(deps, kind, stored, passwordHash, members))
 }
 
-/**
- * Runs a read-only step in one deferred transaction: one snapshot (a page and its totalResults agree) and one
- * lock round-trip on the database file instead of one per statement — rendering a page of 100 users runs ~200.
- */
-export function readSnapshot<T>(deps: ServiceDeps, fn: () => T): T {
-  return deps.db.$client.transaction(fn).deferred()
+function* createStep(deps: ServiceDeps, kind: Kind, stored: StoredResource, passwordHash: string | null | undefined, members: Member[] | undefined): Step<StoredResource> {
+  const data = stored.data
+  if (kind === 'User') {
+    const cols = userColumns(data)
+    yield* uniqueUserName(deps, cols.userNameKey)
+    yield* q((r) => r.insertUser(deps.tenant, stored, { ...cols, passwordHash: passwordHash ?? null }))
+  } else {
+    yield* q((r) => r.insertGroup(deps.tenant, stored, groupColumns(data)))
+  }
+  yield* recordWrite(deps, 'create', kind, stored.id, undefined, stored)
+  if (kind === 'Group' && members?.length) {
+    const rows = yield* resolveMembers(deps, stored.id, members)
+    const added = yield* q((r) => r.addMembers(stored.id, rows))
+    const delta = new MemberDelta()
+    delta.add(added)
+    yield* recordMembers(deps, stored.id, delta)
+  }
+  return stored
 }
 
-export function getStored(deps: ServiceDeps, kind: Kind, id: string): StoredResource {
-  const r = repo.getResource(deps.db, deps.tenant, kind, id)
+/** A stored resource, or 404. */
+export function* getStoredStep(deps: ServiceDeps, kind: Kind, id: string): Step<StoredResource> {
+  const r = yield* q((x) => x.getResource(deps.tenant, kind, id))
   if (!r) throw notFound(`${kind} '${id}' not found`)
   return r
 }
 
+export function getStored(deps: ServiceDeps, kind: Kind, id: string): Maybe<StoredResource> {
+  return storeOf(deps).read(getStoredStep(deps, kind, id))
+}
+
 /** A user and its groups (GET of one user), or 404. */
-export function getUserWithGroups(deps: ServiceDeps, id: string): { stored: StoredResource; groups: { id: string; display: string }[] } {
-  const r = repo.getUserWithGroups(deps.db, deps.tenant, id)
+export function* getUserWithGroupsStep(deps: ServiceDeps, id: string): Step<{ stored: StoredResource; groups: { id: string; display: string }[] }> {
+  const r = yield* q((x) => x.getUserWithGroups(deps.tenant, id))
   if (!r) throw notFound(`User '${id}' not found`)
   return r
 }
@@ -210,69 +217,97 @@ export async function replaceResource(
   const canonical = validateResource(deps.registry, rt, body, { strict: deps.strict })
   const { data, password, members } = splitSpecial(kind, canonical)
   const passwordHash = await hashPassword(password)
-  return deps.db.transaction(
-    () => {
-      const current = getStored(deps, kind, id)
-      checkIfMatch(ifMatch, current)
-      checkImmutable(deps.registry, rt, current.data, data)
-      const next: StoredResource = { ...current, version: current.version + 1, lastModified: nowIso(deps), data }
-      if (kind === 'User') {
-        const cols = userColumns(data)
-        uniqueUserName(deps, cols.userNameKey, id)
-        repo.updateResource(deps.db, deps.tenant, kind, next, passwordHash === undefined ? cols : { ...cols, passwordHash })
-      } else {
-        repo.updateResource(deps.db, deps.tenant, kind, next, groupColumns(data))
-        // PUT replaces membership (Okta's custom apps send the full list); absent members means none
-        const track = deps.history !== false // collecting the ids costs a little: only for the history
-        const removed: string[] | undefined = track ? [] : undefined
-        const added: string[] | undefined = track ? [] : undefined
-        repo.removeMembersWhere(deps.db, id, undefined, removed)
-        if (members?.length) repo.addMembers(deps.db, id, resolveMembers(deps, id, members), added)
-        const delta = new MemberDelta()
-        delta.remove(removed ?? [])
-        delta.add(added ?? [])
-        // a PUT that only changed membership is told by its member rows alone
-        if (delta.empty || JSON.stringify(current.data) !== JSON.stringify(data)) recordWrite(deps, 'replace', kind, id, current, next)
-        recordMembers(deps, id, delta)
-        return next
-      }
-      recordWrite(deps, 'replace', kind, id, current, next)
-      return next
-    },
-    { behavior: 'immediate' },
-  )
+  return storeOf(deps).write(replaceStep(deps, kind, rt, id, data, passwordHash, members, ifMatch))
 }
 
-export function deleteResource(deps: ServiceDeps, kind: Kind, id: string, ifMatch?: string | null): void {
-  deps.db.transaction(
-    () => {
-      const current = getStored(deps, kind, id)
-      checkIfMatch(ifMatch, current)
-      // the groups that listed it change too: a new version, so their ETags (If-None-Match) do not go stale
-      const ts = nowIso(deps)
-      const listedIn = repo.groupsOfMember(deps.db, deps.tenant, id)
-      for (const g of listedIn) repo.touchResource(deps.db, deps.tenant, 'Group', g.id, ts)
-      repo.deleteResource(deps.db, deps.tenant, kind, id)
-      recordWrite(deps, 'delete', kind, id, current, undefined)
-      for (const g of listedIn) {
-        const delta = new MemberDelta()
-        delta.remove([id])
-        recordMembers(deps, g.id, delta)
-      }
-    },
-    { behavior: 'immediate' },
-  )
+/** Writes the next version; a concurrent writer in between (another replica) fails If-Match or the write. */
+export function* writeVersion(deps: ServiceDeps, kind: Kind, current: StoredResource, next: StoredResource, cols: Partial<repo.UserColumns> | Partial<repo.GroupColumns>): Step<void> {
+  const ok = yield* q((r) => r.updateResource(deps.tenant, kind, next, cols, current.version))
+  if (!ok) throw preconditionFailed(`${kind} '${current.id}' was modified by another request meanwhile; read it again`)
+}
+
+function* replaceStep(
+  deps: ServiceDeps,
+  kind: Kind,
+  rt: ResourceTypeDef,
+  id: string,
+  data: Record<string, unknown>,
+  passwordHash: string | null | undefined,
+  members: Member[] | undefined,
+  ifMatch?: string | null,
+): Step<StoredResource> {
+  const current = yield* getStoredStep(deps, kind, id)
+  checkIfMatch(ifMatch, current)
+  checkImmutable(deps.registry, rt, current.data, data)
+  const next: StoredResource = { ...current, version: current.version + 1, lastModified: nowIso(deps), data }
+  if (kind === 'User') {
+    const cols = userColumns(data)
+    yield* uniqueUserName(deps, cols.userNameKey, id)
+    yield* writeVersion(deps, kind, current, next, passwordHash === undefined ? cols : { ...cols, passwordHash })
+    yield* recordWrite(deps, 'replace', kind, id, current, next)
+    return next
+  }
+  yield* writeVersion(deps, kind, current, next, groupColumns(data))
+  // PUT replaces membership (Okta's custom apps send the full list); absent members means none
+  const removed = yield* q((r) => r.removeMembersWhere(id, undefined))
+  const rows = members?.length ? yield* resolveMembers(deps, id, members) : []
+  const added = rows.length ? yield* q((r) => r.addMembers(id, rows)) : []
+  const delta = new MemberDelta()
+  delta.remove(removed)
+  delta.add(added)
+  // a PUT that only changed membership is told by its member rows alone
+  if (delta.empty || JSON.stringify(current.data) !== JSON.stringify(data)) yield* recordWrite(deps, 'replace', kind, id, current, next)
+  yield* recordMembers(deps, id, delta)
+  return next
+}
+
+export function deleteResource(deps: ServiceDeps, kind: Kind, id: string, ifMatch?: string | null): Maybe<void> {
+  return storeOf(deps).write(deleteStep(deps, kind, id, ifMatch))
+}
+
+function* deleteStep(deps: ServiceDeps, kind: Kind, id: string, ifMatch?: string | null): Step<void> {
+  const current = yield* getStoredStep(deps, kind, id)
+  checkIfMatch(ifMatch, current)
+  // the groups that listed it change too: a new version, so their ETags (If-None-Match) do not go stale
+  const ts = nowIso(deps)
+  const listedIn = yield* q((r) => r.groupsOfMember(deps.tenant, id))
+  for (const g of listedIn) yield* q((r) => r.touchResource(deps.tenant, 'Group', g.id, ts))
+  yield* q((r) => r.deleteResource(deps.tenant, kind, id))
+  yield* recordWrite(deps, 'delete', kind, id, current, undefined)
+  for (const g of listedIn) {
+    const delta = new MemberDelta()
+    delta.remove([id])
+    yield* recordMembers(deps, g.id, delta)
+  }
 }
 
 export interface RenderNeeds {
   members: boolean
   groups: boolean
-  /** a page's users' groups fetched in one statement (repo.groupsOfMembers) instead of one query per user */
+  /** users' groups already read (a page's in one statement: repo.groupsOfMembers; a user's with its row) */
   groupsOf?: Map<string, { id: string; display: string }[]>
+  /** a group's member rows already read */
+  memberRows?: MemberRow[]
 }
 
-/** The full SCIM representation (before projection). */
-export function render(
+/** Reads what rendering needs (a group's members, a user's groups) unless given, then renders. */
+export function* renderStep(deps: ServiceDeps, kind: Kind, r: StoredResource, origin: Origin, needs: RenderNeeds): Step<Record<string, unknown>> {
+  let pre = needs
+  if (kind === 'Group' && needs.members && !needs.memberRows) pre = { ...pre, memberRows: yield* q((x) => x.listMembers(r.id)) }
+  if (kind === 'User' && needs.groups && !needs.groupsOf?.has(r.id)) {
+    const gs = yield* q((x) => x.groupsOfMember(deps.tenant, r.id))
+    pre = { ...pre, groupsOf: new Map([[r.id, gs]]) }
+  }
+  return renderWith(deps, kind, r, origin, pre)
+}
+
+/** The full SCIM representation (before projection), read through the store. */
+export function render(deps: ServiceDeps, kind: Kind, r: StoredResource, origin: Origin, needs: RenderNeeds): Maybe<Record<string, unknown>> {
+  return storeOf(deps).read(renderStep(deps, kind, r, origin, needs))
+}
+
+/** The full SCIM representation (before projection) from what was read: no storage access. */
+export function renderWith(
   deps: ServiceDeps,
   kind: Kind,
   r: StoredResource,
@@ -287,7 +322,7 @@ export function render(
     ...attrs,
   }
   if (kind === 'Group' && needs.members) {
-    out.members = repo.listMembers(deps.db, r.id).map((m) => {
+    out.members = (needs.memberRows ?? []).map((m) => {
       const member: Record<string, unknown> = {
         value: m.memberId,
         $ref: `${origin.baseUrl}/${endpointOf(m.memberType as Kind)}/${m.memberId}`,
@@ -298,7 +333,7 @@ export function render(
     })
   }
   if (kind === 'User' && needs.groups) {
-    const gs = needs.groupsOf ? (needs.groupsOf.get(r.id) ?? []) : repo.groupsOfMember(deps.db, deps.tenant, r.id)
+    const gs = needs.groupsOf?.get(r.id) ?? []
     if (gs.length)
       out.groups = gs.map((g) => ({ value: g.id, $ref: `${origin.baseUrl}/Groups/${g.id}`, display: g.display, type: 'direct' }))
   }
@@ -311,4 +346,3 @@ export function render(
   }
   return out
 }
-

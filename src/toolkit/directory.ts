@@ -16,6 +16,7 @@ import { scimHttp } from '../http/scim-plugin'
 import { HistoryQueryError, queryHistory, type HistoryEntry } from '../resources/history'
 import { listPage } from '../resources/list-service'
 import * as svc from '../resources/service'
+import { q as qs, type Step } from '../db/store'
 import type { ServiceDeps } from '../resources/service'
 import { invalidValue, notFound } from '../scim/errors'
 import { parseListParams } from '../scim/list'
@@ -103,7 +104,7 @@ export function directoryRoutes(o: DirectoryOptions) {
     return tenant ? { ...ctx.deps, tenant } : ctx.deps
   }
 
-  const list = (kind: Kind) => (request: Request) => {
+  const list = (kind: Kind) => async (request: Request) => {
     guard(request)
     const q = new URL(request.url).searchParams
     const deps = depsFor(q)
@@ -117,7 +118,7 @@ export function directoryRoutes(o: DirectoryOptions) {
       },
       ADMIN_MAX_COUNT,
     )
-    const page = listPage(deps, kind, p)
+    const page = await svc.storeOf(deps).read(listPage(deps, kind, p))
     return json({
       totalResults: page.total,
       startIndex: p.startIndex,
@@ -182,22 +183,27 @@ export function directoryRoutes(o: DirectoryOptions) {
         guard(request)
         const q = new URL(request.url).searchParams
         const deps = depsFor(q)
-        const kind = repo.kindOf(deps.db, deps.tenant, params.id)
-        if (!kind) throw notFound(`No User or Group '${params.id}' (GET /admin/resources/${params.id}/history still shows the history of a deleted one)`)
-        const stored = svc.getStored(deps, kind, params.id)
         // outside the tenant router: a named tenant's resources live under /t/{tenant}{basePath}
         const here = ctx.origin(request)
         const origin = deps.tenant === DEFAULT_TENANT ? here : { ...here, baseUrl: `${here.origin}/t/${deps.tenant}${ctx.config.basePath}` }
-        const resource = svc.render(deps, kind, stored, origin, { members: false, groups: false })
-        const body: Record<string, unknown> = { resourceType: kind, resource }
-        if (kind === 'User') body.groups = repo.groupsOfMember(deps.db, deps.tenant, stored.id)
-        else {
-          const count = whole('membersCount', q.get('membersCount'), 100, 0, 1000)
-          const start = whole('membersStartIndex', q.get('membersStartIndex'), 1, 1, Number.MAX_SAFE_INTEGER)
-          const page = repo.membersPage(deps.db, stored.id, start - 1, count)
-          body.members = { totalResults: page.total, startIndex: start, rows: page.rows.map((m) => ({ value: m.memberId, type: m.memberType, display: m.display })) }
-        }
-        return json(body)
+        const count = whole('membersCount', q.get('membersCount'), 100, 0, 1000)
+        const start = whole('membersStartIndex', q.get('membersStartIndex'), 1, 1, Number.MAX_SAFE_INTEGER)
+        return svc.storeOf(deps).snapshot(
+          (function* (): Step<Response> {
+            const found = yield* qs((r) => r.resolveMemberIds(deps.tenant, [params.id]))
+            const kind = found.get(params.id)
+            if (!kind) throw notFound(`No User or Group '${params.id}' (GET /admin/resources/${params.id}/history still shows the history of a deleted one)`)
+            const stored = yield* svc.getStoredStep(deps, kind, params.id)
+            const resource = svc.renderWith(deps, kind, stored, origin, { members: false, groups: false })
+            const body: Record<string, unknown> = { resourceType: kind, resource }
+            if (kind === 'User') body.groups = yield* qs((r) => r.groupsOfMember(deps.tenant, stored.id))
+            else {
+              const page = yield* qs((r) => r.membersPage(stored.id, start - 1, count))
+              body.members = { totalResults: page.total, startIndex: start, rows: page.rows.map((m) => ({ value: m.memberId, type: m.memberType, display: m.display })) }
+            }
+            return json(body)
+          })(),
+        )
       },
       {
         params: t.Object({ id: t.String() }),

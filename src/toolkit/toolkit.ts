@@ -218,15 +218,15 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
 
     const m = WRITE_PATH.exec(rel)
     const kind = m ? ((m[1].toLowerCase() === 'users' ? 'User' : 'Group') as 'User' | 'Group') : undefined
-    const snap = (k: 'User' | 'Group', rid: string) => {
+    const snap = async (k: 'User' | 'Group', rid: string) => {
       try {
-        return o.snapshot?.(k, rid, request) ?? null
+        return (await o.snapshot?.(k, rid, request)) ?? null
       } catch {
         return null
       }
     }
     const isWrite = kind && ((m![2] && ['PUT', 'PATCH', 'DELETE'].includes(method)) || (!m![2] && method === 'POST'))
-    const before = recording && isWrite && m![2] ? snap(kind!, decodeSegment(m![2])) : undefined
+    const before = recording && isWrite && m![2] ? await snap(kind!, decodeSegment(m![2])) : undefined
 
     let res: Response
     let outcome: Exchange['outcome'] = 'response'
@@ -276,7 +276,7 @@ export function createToolkit(o: ToolkitOptions): Toolkit {
             resourceId = (JSON.parse(bodyText) as { id?: string }).id
           } catch {}
         }
-        if (resourceId) after = snap(kind!, resourceId)
+        if (resourceId) after = await snap(kind!, resourceId)
       } else if (isWrite && method === 'DELETE' && status === 204) after = null
       const entry: Exchange = {
         id,

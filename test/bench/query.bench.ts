@@ -19,6 +19,8 @@ import { join } from 'node:path'
 import { sql, type SQL } from 'drizzle-orm'
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
 import { DEFAULTS, type Config } from '../../src/config'
+import { sqliteStore } from '../../src/db/sqlite-store'
+import type { Step } from '../../src/db/store'
 import * as repo from '../../src/db/repo'
 import { filterToSql, sortToSql } from '../../src/db/filter-sql'
 import { silentLogger } from '../../src/log'
@@ -181,20 +183,21 @@ async function runScale(users: number, withPlans: boolean): Promise<ScaleResult>
     const dbMiB = (Bun.file(join(dir, 'bench.sqlite')).size + Bun.file(join(dir, 'bench.sqlite-wal')).size) / 2 ** 20
     console.log(`  seeded ${users.toLocaleString('en')} users + ${groups} groups in ${seedSec.toFixed(1)} s (${dbMiB.toFixed(0)} MiB), load ${load()}`)
 
-    // services, in process
+    // services, in process (steps run on the SQLite store, synchronously)
+    const run = <T>(step: Step<T>): T => sqliteStore(db).read(step) as T
     const params = (raw: Parameters<typeof parseListParams>[0]) => parseListParams(raw)
     const userNameEq = measure((i) => {
       const n = rnd(users, i)
-      const r = listPage(deps, 'User', params({ filter: `userName eq "${userNameOf(n)}"` }))
+      const r = run(listPage(deps, 'User', params({ filter: `userName eq "${userNameOf(n)}"` })))
       if (r.rows.length !== 1) throw new Error('userName eq: expected one row')
     })
     const externalIdEq = measure((i) => {
       const n = rnd(users, i)
-      const r = listPage(deps, 'User', params({ filter: `externalId eq "${externalIdOf(n)}"` }))
+      const r = run(listPage(deps, 'User', params({ filter: `externalId eq "${externalIdOf(n)}"` })))
       if (r.rows.length !== 1) throw new Error('externalId eq: expected one row')
     })
     const sortedFirstPage = measure(() => {
-      const r = listPage(deps, 'User', params({ sortBy: 'userName', count: '100' }))
+      const r = run(listPage(deps, 'User', params({ sortBy: 'userName', count: '100' })))
       if (r.rows.length !== 100 || r.total !== users) throw new Error('sorted page')
     }, 300)
     // a cursor page from a random place in userName order (keyset: no OFFSET whatever the depth)
@@ -206,18 +209,18 @@ async function runScale(users: number, withPlans: boolean): Promise<ScaleResult>
     }, 300)
     // index paging deep into the same order (OFFSET: grows with depth; for comparison)
     const sortedIndexPageDeep = measure(() => {
-      listPage(deps, 'User', params({ sortBy: 'userName', count: '100', startIndex: String(Math.floor(users / 2)) }))
+      run(listPage(deps, 'User', params({ sortBy: 'userName', count: '100', startIndex: String(Math.floor(users / 2)) })))
     }, 20)
     const membersValue = measure((i) => {
-      const r = listPage(deps, 'Group', params({ filter: `members[value eq "${memberOf[i % memberOf.length]}"]`, excludedAttributes: 'members' }))
+      const r = run(listPage(deps, 'Group', params({ filter: `members[value eq "${memberOf[i % memberOf.length]}"]`, excludedAttributes: 'members' })))
       if (r.rows.length < 1) throw new Error('members[value eq]: no group')
     })
     const unfilteredTotal = measure(() => {
-      const r = listPage(deps, 'User', params({ count: '0' }))
+      const r = run(listPage(deps, 'User', params({ count: '0' })))
       if (r.total !== users) throw new Error('total')
     })
     const defaultCursorPage = measure(() => {
-      const r = cursorPage(deps, 'User', typedParts(deps, 'User', params({ count: '100' })), params({ count: '100', cursor: '' }), 3600)
+      const r = run(cursorPage(deps, 'User', typedParts(deps, 'User', params({ count: '100' })), params({ count: '100', cursor: '' }), 3600))
       if (r.rows.length !== 100) throw new Error('default cursor page')
     }, 300)
 

@@ -69,7 +69,7 @@ function selectedByEvaluator(kind: 'User' | 'Group', f: Filter): string[] {
   const resolve = filterResolver(ctxOf(kind))
   const all = repo.listResources(db, TENANT, kind, { offset: 0, limit: 10_000 }).rows
   return all
-    .filter((r) => evaluateFilter(f, render(deps, kind, r, origin, { members: true, groups: true }), resolve))
+    .filter((r) => evaluateFilter(f, render(deps, kind, r, origin, { members: true, groups: true }) as Record<string, unknown>, resolve))
     .map((r) => r.id)
     .sort()
 }

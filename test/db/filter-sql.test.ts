@@ -166,7 +166,7 @@ const idsByEvaluator = (kind: 'User' | 'Group', text: string) => {
   const resolve = filterResolver(ctx(kind))
   return repo
     .listResources(db, TENANT, kind, { offset: 0, limit: 100 })
-    .rows.filter((r) => evaluateFilter(parseFilter(text), render(deps, kind, r, origin, { members: true, groups: true }), resolve))
+    .rows.filter((r) => evaluateFilter(parseFilter(text), render(deps, kind, r, origin, { members: true, groups: true }) as Record<string, unknown>, resolve))
     .map((r) => r.id)
     .sort()
 }

@@ -10,7 +10,7 @@ import { migrate } from 'drizzle-orm/bun-sql/migrator'
 import { SQL as BunSQL } from 'bun'
 import { migrationsFolder } from '../../src/db/migrate'
 import type { Kind, StoredResource } from '../../src/db/repo'
-import { columnsOf, render, type ServiceDeps } from '../../src/resources/service'
+import { columnsOf, renderWith, type ServiceDeps } from '../../src/resources/service'
 import type { SchemaRegistry } from '../../src/scim/schema/registry'
 import { dropDatabase, freshDatabase } from './pg'
 
@@ -85,7 +85,7 @@ export async function openPgDirectory(): Promise<PgDirectory> {
           lastModified: r.last_modified as string,
           data: r.data as Record<string, unknown>,
         }
-        const resource = render(deps, kind, stored, origin, { members: false, groups: true, groupsOf })
+        const resource = renderWith(deps, kind, stored, origin, { members: false, groups: true, groupsOf })
         if (kind === 'Group') {
           const members = await rows(sql`
             select m.member_id, m.member_type,

@@ -1,0 +1,79 @@
+/**
+ * The SQLite store: src/db/repo.ts behind the Repo interface, steps run synchronously (src/db/store.ts). Writes run
+ * in one IMMEDIATE transaction (the write lock first, so two writers never deadlock upgrading a read lock);
+ * snapshots in one DEFERRED transaction.
+ */
+import type { Db } from './client'
+import * as repo from './repo'
+import { filterToSql, memberFilterToSql, sortToSql } from './filter-sql'
+import { runSync, type Repo, type Step, type Store } from './store'
+
+function sqliteRepo(db: Db): Repo {
+  return {
+    getResource: (t, k, id) => repo.getResource(db, t, k, id),
+    getUserWithGroups: (t, id) => repo.getUserWithGroups(db, t, id),
+    getPasswordHash: (t, id) => repo.getPasswordHash(db, t, id),
+    findUserIdByKey: (t, key) => repo.findUserIdByKey(db, t, key),
+    insertUser: (t, r, cols) => repo.insertUser(db, t, r, cols),
+    insertGroup: (t, r, cols) => repo.insertGroup(db, t, r, cols),
+    // one writer at a time (IMMEDIATE): the version read at the start of the transaction is still the current one
+    updateResource: (t, k, r, cols) => (repo.updateResource(db, t, k, r, cols), true),
+    touchResource: (t, k, id, ts) => repo.touchResource(db, t, k, id, ts),
+    deleteResource: (t, k, id) => repo.deleteResource(db, t, k, id),
+    countAll: (t, k) => repo.countAll(db, t, k),
+    listResources: (t, k, q) => repo.listResources(db, t, k, q),
+    countParts: (t, parts) => repo.countParts(db, t, parts),
+    listAcross: (t, parts, q) => repo.listAcross(db, t, parts, q),
+    seekPage: (t, parts, q) => repo.seekPage(db, t, parts, q),
+    listMembers: (g) => repo.listMembers(db, g),
+    groupsOfMember: (t, id) => repo.groupsOfMember(db, t, id),
+    groupsOfMembers: (t, ids) => repo.groupsOfMembers(db, t, ids),
+    addMembers(g, members) {
+      const out: string[] = []
+      repo.addMembers(db, g, members, out)
+      return out
+    },
+    removeMembers(g, ids) {
+      const out: string[] = []
+      repo.removeMembers(db, g, ids, out)
+      return out
+    },
+    removeMembersWhere(g, where) {
+      const out: string[] = []
+      repo.removeMembersWhere(db, g, where, out)
+      return out
+    },
+    resolveMemberIds: (t, ids) => repo.resolveMemberIds(db, t, ids),
+    getSetting: (key) => repo.getSetting(db, key),
+    putSettingOnce(key, value) {
+      const current = repo.getSetting(db, key)
+      if (current !== undefined) return current
+      repo.putSetting(db, key, value)
+      return value
+    },
+    putSetting: (key, value) => repo.putSetting(db, key, value),
+    insertHistory: (row) => repo.insertHistory(db, row),
+    listHistory: (q) => repo.listHistory(db, q),
+    pruneHistory: (before, batch) => repo.pruneHistory(db, before, batch),
+    membersPage: (g, offset, limit) => repo.membersPage(db, g, offset, limit),
+  }
+}
+
+const stores = new WeakMap<Db, Store>()
+
+/** The store of a SQLite database (one per connection). */
+export function sqliteStore(db: Db): Store {
+  let s = stores.get(db)
+  if (s) return s
+  const r = sqliteRepo(db)
+  s = {
+    dialect: 'sqlite',
+    sql: { filterToSql, sortToSql, memberFilterToSql },
+    read: <T>(step: Step<T>) => runSync(step, r),
+    snapshot: <T>(step: Step<T>) => db.$client.transaction(() => runSync(step, r)).deferred(),
+    write: <T>(step: Step<T>) => db.$client.transaction(() => runSync(step, r)).immediate(),
+    close: () => {},
+  }
+  stores.set(db, s)
+  return s
+}

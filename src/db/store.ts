@@ -1,0 +1,107 @@
+/**
+ * The storage seam: one service logic over two stores (SQLite, synchronous, embedded; PostgreSQL, asynchronous,
+ * shared by replicas).
+ *
+ * Services are written as generator functions (`Step<T>`) that yield storage operations — `yield* q((r) =>
+ * r.getResource(tenant, kind, id))` — and never see a database. A store runs a step:
+ *  - SQLite runs it synchronously, inside `db.transaction()` for writes: each yielded operation returns its value at
+ *    once, nothing else runs in between, and a request's answer costs no extra promise;
+ *  - PostgreSQL awaits each operation on one pooled connection, inside a transaction for writes.
+ * So the PATCH engine, validation, uniqueness, ETags and the change history are the same code on both, and only
+ * `Repo` — every SQL statement — has one implementation per dialect (src/db/repo.ts and src/db/pg/repo.ts).
+ *
+ * `Repo` methods return their value (SQLite) or a promise of it (PostgreSQL); steps only ever see the value.
+ */
+import type { SQL } from 'drizzle-orm'
+import type { Kind, ListQuery, MemberRow, PageRow, QueryPart, SeekPosition, StoredResource, UserColumns, GroupColumns, HistoryRow, HistoryQuery } from './repo'
+
+export type Maybe<T> = T | Promise<T>
+export type Dialect = 'sqlite' | 'postgres'
+
+/** Every statement the services run, per dialect. `tenant` scopes every resource read and write. */
+export interface Repo {
+  getResource(tenant: string, kind: Kind, id: string): Maybe<StoredResource | undefined>
+  /** a user and its direct groups in one round trip */
+  getUserWithGroups(tenant: string, id: string): Maybe<{ stored: StoredResource; groups: { id: string; display: string }[] } | undefined>
+  getPasswordHash(tenant: string, id: string): Maybe<string | null>
+  findUserIdByKey(tenant: string, userNameKey: string): Maybe<string | undefined>
+  insertUser(tenant: string, r: StoredResource, cols: UserColumns): Maybe<void>
+  insertGroup(tenant: string, r: StoredResource, cols: GroupColumns): Maybe<void>
+  /**
+   * Writes a new version. `expectVersion`: the version read at the start of the write; the UPDATE carries it in its
+   * WHERE clause and returns false when another writer got there first (PostgreSQL: no lost update across replicas).
+   */
+  updateResource(tenant: string, kind: Kind, r: StoredResource, cols: Partial<UserColumns> | Partial<GroupColumns>, expectVersion?: number): Maybe<boolean>
+  touchResource(tenant: string, kind: Kind, id: string, lastModified: string): Maybe<void>
+  deleteResource(tenant: string, kind: Kind, id: string): Maybe<boolean>
+  countAll(tenant: string, kind: Kind): Maybe<number>
+  listResources(tenant: string, kind: Kind, q: ListQuery): Maybe<{ total: number; rows: StoredResource[] }>
+  countParts(tenant: string, parts: QueryPart[]): Maybe<number>
+  listAcross(tenant: string, parts: QueryPart[], q: { descending: boolean; offset: number; limit: number }): Maybe<PageRow[]>
+  seekPage(tenant: string, parts: QueryPart[], q: { descending: boolean; after?: SeekPosition; limit: number }): Maybe<PageRow[]>
+  listMembers(groupId: string): Maybe<MemberRow[]>
+  groupsOfMember(tenant: string, memberId: string): Maybe<{ id: string; display: string }[]>
+  groupsOfMembers(tenant: string, memberIds: string[]): Maybe<Map<string, { id: string; display: string }[]>>
+  /** inserts the members not yet present; returns the ids inserted */
+  addMembers(groupId: string, members: { id: string; type: Kind }[]): Maybe<string[]>
+  /** removes these members; returns the ids removed */
+  removeMembers(groupId: string, memberIds: string[]): Maybe<string[]>
+  /** removes the members matching a condition (memberFilterToSql), all when absent; returns the ids removed */
+  removeMembersWhere(groupId: string, where?: SQL): Maybe<string[]>
+  resolveMemberIds(tenant: string, ids: string[]): Maybe<Map<string, Kind>>
+  getSetting(key: string): Maybe<string | undefined>
+  /** stores a setting unless one exists; returns the value kept (the first writer wins across processes) */
+  putSettingOnce(key: string, value: string): Maybe<string>
+  putSetting(key: string, value: string): Maybe<void>
+  insertHistory(row: Omit<HistoryRow, 'seq'>): Maybe<void>
+  listHistory(q: HistoryQuery): Maybe<{ total: number; rows: HistoryRow[] }>
+  pruneHistory(before: string, batch: number): Maybe<number>
+  membersPage(groupId: string, offset: number, limit: number): Maybe<{ total: number; rows: MemberRow[] }>
+}
+
+/** The dialect's SQL for filters and sorting (src/db/filter-sql.ts, src/db/pg/filter-sql.ts). */
+export interface FilterCompiler {
+  filterToSql: typeof import('./filter-sql').filterToSql
+  sortToSql: typeof import('./filter-sql').sortToSql
+  memberFilterToSql: typeof import('./filter-sql').memberFilterToSql
+}
+
+type Op = (r: Repo) => unknown
+export type Step<T> = Generator<Op, T, unknown>
+
+/** One storage operation inside a step: `const row = yield* q((r) => r.getResource(t, 'User', id))`. */
+export function* q<T>(op: (r: Repo) => Maybe<T>): Step<T> {
+  return (yield op as Op) as T
+}
+
+/** A value as a step (for branches that need no storage). */
+// eslint-disable-next-line require-yield
+export function* pure<T>(value: T): Step<T> {
+  return value
+}
+
+export interface Store {
+  readonly dialect: Dialect
+  readonly sql: FilterCompiler
+  /** runs a step outside a transaction (reads) */
+  read<T>(step: Step<T>): Maybe<T>
+  /** runs a read-only step in one snapshot (a page and its total agree) */
+  snapshot<T>(step: Step<T>): Maybe<T>
+  /** runs a step in one write transaction: all or nothing */
+  write<T>(step: Step<T>): Maybe<T>
+  close(): Maybe<void>
+}
+
+/** Runs a step against a synchronous repo, each operation's value handed straight back. */
+export function runSync<T>(step: Step<T>, repo: Repo): T {
+  let r = step.next()
+  while (!r.done) r = step.next(r.value(repo))
+  return r.value
+}
+
+/** Runs a step against an asynchronous repo, awaiting each operation. */
+export async function runAsync<T>(step: Step<T>, repo: Repo): Promise<T> {
+  let r = step.next()
+  while (!r.done) r = step.next(await r.value(repo))
+  return r.value
+}
