@@ -28,7 +28,6 @@ import { adminRoutes, createAdminAuth } from './toolkit/admin'
 import { directoryRoutes } from './toolkit/directory'
 import { currentTenant, tenantScope } from './tenants/context'
 import { scopeProfile, scopeStrict, tenantRouter } from './tenants/router'
-import { getTenant } from './db/tenants'
 import { tenantAdminRoutes } from './tenants/admin-routes'
 import { startHistoryPruner, type Audit } from './resources/history'
 
@@ -93,7 +92,7 @@ export function createApp(d: AppDeps) {
     const original = tenantScope.getStore()?.original ?? request
     return d.clientAddress ? d.clientAddress(original) : (server?.requestIP(original)?.address ?? undefined)
   }
-  const tenantHoc = tenantRouter({ db: d.db, basePath: config.basePath, auth: config, log })
+  const tenantHoc = tenantRouter({ store: storeOf(ctx.deps), basePath: config.basePath, auth: config, log })
   const toolkit =
     d.toolkit ??
     createToolkit({
@@ -202,8 +201,8 @@ export function createApp(d: AppDeps) {
       { detail: { tags: ['Operations'], summary: 'Public key of `scimd token` (while the local key is in use; no auth)', security: [] } },
     )
     .use(directoryRoutes({ auth: adminAuth, ctx, maxBody: config.maxBody, hasExchange: (id) => toolkit.inspector.get(id) !== undefined }))
-    .use(adminRoutes({ adminToken: config.adminToken, auth: adminAuth, maxBody: config.maxBody, log, toolkit, secureCookie: (r) => (config.publicUrl ?? r.url).startsWith('https:'), tenantExists: (id) => getTenant(d.db, id) !== undefined }))
-    .use(tenantAdminRoutes({ auth: adminAuth, db: d.db, maxBody: config.maxBody, log, basePath: config.basePath, publicUrl: config.publicUrl, onDelete: (id) => toolkit.dropTenant(id) }))
+    .use(adminRoutes({ adminToken: config.adminToken, auth: adminAuth, maxBody: config.maxBody, log, toolkit, secureCookie: (r) => (config.publicUrl ?? r.url).startsWith('https:'), tenantExists: async (id) => (await storeOf(ctx.deps).read(q((r) => r.getTenant(id)))) !== undefined }))
+    .use(tenantAdminRoutes({ auth: adminAuth, store: storeOf(ctx.deps), maxBody: config.maxBody, log, basePath: config.basePath, publicUrl: config.publicUrl, onDelete: (id) => toolkit.dropTenant(id) }))
     .use(scim)
     .all('*', () => {
       throw notFound('No such endpoint')

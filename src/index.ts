@@ -170,7 +170,7 @@ async function main(argv: string[]) {
     const { own, others } = splitTenantAuthArgs(rest)
     const args: string[] = []
     const config = loadConfig(others, args)
-    process.exitCode = tenantMain(config, [...args, ...own], io)
+    process.exitCode = await tenantMain(config, [...args, ...own], io)
     return
   }
   die(`scimd: unknown command '${cmd}' (see scimd --help)`)

@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config'
 import { closeDatabase, openDatabase } from '../db/client'
+import { sqliteStore } from '../db/sqlite-store'
 import { runMigrations } from '../db/migrate'
 import { ScimError } from '../scim/errors'
 import { createTenant, listTenantViews, removeTenant, rotateTenant, updateTenant, type TenantCredentials, type TenantView } from '../tenants/service'
@@ -69,7 +70,7 @@ export function splitTenantAuthArgs(argv: string[]): { own: string[]; others: st
   return { own, others }
 }
 
-export function tenantMain(config: Config, args: string[], io: TenantIo): number {
+export async function tenantMain(config: Config, args: string[], io: TenantIo): Promise<number> {
   const [sub, ...rest] = args
   const flag = (name: string) => {
     const i = rest.findIndex((a) => a === name || a.startsWith(name + '='))
@@ -110,9 +111,10 @@ export function tenantMain(config: Config, args: string[], io: TenantIo): number
   const db = openDatabase(config.databaseUrl, { cacheSizeKiB: config.sqliteCacheKiB, mmapSize: config.sqliteMmap })
   try {
     runMigrations(db)
+    const store = sqliteStore(db)
     switch (sub) {
       case 'add': {
-        const made = createTenant(db, { id, profile: profile ?? null, ...(basicUser ? { basicUser } : {}), ...(Object.keys(auth).length ? { auth } : {}) }, new Date(), { files: true })
+        const made = await createTenant(store, { id, profile: profile ?? null, ...(basicUser ? { basicUser } : {}), ...(Object.keys(auth).length ? { auth } : {}) }, new Date(), { files: true })
         printCredentials(io, id, made.credentials, config.basePath)
         printAuth(io, made.tenant)
         return 0
@@ -121,26 +123,26 @@ export function tenantMain(config: Config, args: string[], io: TenantIo): number
         if (profile === undefined && !clearAuth && !Object.keys(auth).length) return usage('update needs --tenant-profile, --clear-auth or an OAuth flag')
         if (clearAuth) {
           mergeTenantAuth(auth, null, { files: true }) // the new settings are checked before the old ones go
-          updateTenant(db, id, { auth: null })
+          await updateTenant(store, id, { auth: null })
         }
-        const r = updateTenant(db, id, { ...(profile !== undefined ? { profile: profile || null } : {}), ...(Object.keys(auth).length ? { auth } : {}) }, { files: true })
+        const r = await updateTenant(store, id, { ...(profile !== undefined ? { profile: profile || null } : {}), ...(Object.keys(auth).length ? { auth } : {}) }, { files: true })
         io.out(`tenant ${id} updated: profile=${r.tenant.profile ?? '(server)'}\n`)
         printAuth(io, r.tenant)
         return 0
       }
       case 'rotate': {
-        const r = rotateTenant(db, id)
+        const r = await rotateTenant(store, id)
         printCredentials(io, id, r.credentials, config.basePath)
         return 0
       }
       case 'rm':
       case 'remove': {
-        const r = removeTenant(db, id)
+        const r = await removeTenant(store, id)
         io.out(`tenant ${id} deleted (${r.users} users, ${r.groups} groups)\n`)
         return 0
       }
       default: {
-        const all = listTenantViews(db)
+        const all = await listTenantViews(store)
         if (json) for (const t of all) io.out(JSON.stringify(t) + '\n')
         else if (all.length === 0) io.out('no tenants (the default tenant is at ' + (config.basePath || '/') + ')\n')
         else

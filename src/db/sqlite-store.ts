@@ -5,10 +5,12 @@
  */
 import type { Db } from './client'
 import * as repo from './repo'
+import * as tenants from './tenants'
 import { filterToSql, memberFilterToSql, sortToSql } from './filter-sql'
 import { runSync, type Repo, type Step, type Store } from './store'
 
 function sqliteRepo(db: Db): Repo {
+  const lookup = tenants.tenantLookup(db)
   return {
     getResource: (t, k, id) => repo.getResource(db, t, k, id),
     getUserWithGroups: (t, id) => repo.getUserWithGroups(db, t, id),
@@ -56,6 +58,12 @@ function sqliteRepo(db: Db): Repo {
     listHistory: (q) => repo.listHistory(db, q),
     pruneHistory: (before, batch) => repo.pruneHistory(db, before, batch),
     membersPage: (g, offset, limit) => repo.membersPage(db, g, offset, limit),
+    getTenant: (id) => lookup(id),
+    listTenants: () => tenants.listTenants(db),
+    insertTenant: (row) => tenants.insertTenant(db, row),
+    updateTenant: (id, patch) => tenants.updateTenant(db, id, patch),
+    deleteTenant: (id) => tenants.deleteTenant(db, id),
+    tenantCounts: (id) => tenants.countOf(db, id),
   }
 }
 

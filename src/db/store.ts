@@ -13,6 +13,7 @@
  * `Repo` methods return their value (SQLite) or a promise of it (PostgreSQL); steps only ever see the value.
  */
 import type { SQL } from 'drizzle-orm'
+import type { TenantRow } from './tenants'
 import type { Kind, ListQuery, MemberRow, PageRow, QueryPart, SeekPosition, StoredResource, UserColumns, GroupColumns, HistoryRow, HistoryQuery } from './repo'
 
 export type Maybe<T> = T | Promise<T>
@@ -57,6 +58,14 @@ export interface Repo {
   listHistory(q: HistoryQuery): Maybe<{ total: number; rows: HistoryRow[] }>
   pruneHistory(before: string, batch: number): Maybe<number>
   membersPage(groupId: string, offset: number, limit: number): Maybe<{ total: number; rows: MemberRow[] }>
+  // tenants (issue 9): the tenants table, shared by every replica
+  getTenant(id: string): Maybe<TenantRow | undefined>
+  listTenants(): Maybe<TenantRow[]>
+  insertTenant(row: TenantRow): Maybe<void>
+  updateTenant(id: string, patch: Partial<Omit<TenantRow, 'id' | 'created'>>): Maybe<void>
+  /** deletes the tenant and all its data; undefined when there is no such tenant */
+  deleteTenant(id: string): Maybe<{ users: number; groups: number } | undefined>
+  tenantCounts(id: string): Maybe<{ users: number; groups: number }>
 }
 
 /** The dialect's SQL for filters and sorting (src/db/filter-sql.ts, src/db/pg/filter-sql.ts). */

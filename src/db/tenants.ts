@@ -35,30 +35,22 @@ export function insertTenant(db: Db, row: TenantRow): void {
   db.insert(tenants).values(row).run()
 }
 
-export function updateTenantCredentials(db: Db, id: string, c: Pick<TenantRow, 'tokenHash' | 'basicPasswordHash' | 'rotated'>): void {
-  db.update(tenants).set(c).where(eq(tenants.id, id)).run()
-}
-
-/** Changes a tenant's profile and OAuth settings (src/tenants/auth.ts). */
-export function updateTenantSettings(db: Db, id: string, c: Partial<Pick<TenantRow, 'profile' | 'auth'>>): void {
+/** Changes a tenant's credentials (rotation) or its profile and OAuth settings (src/tenants/auth.ts). */
+export function updateTenant(db: Db, id: string, c: Partial<Omit<TenantRow, 'id' | 'created'>>): void {
   db.update(tenants).set(c).where(eq(tenants.id, id)).run()
 }
 
 /** Deletes the tenant and every row of its data (membership rows go with its groups: ON DELETE CASCADE). */
 export function deleteTenant(db: Db, id: string): { users: number; groups: number } | undefined {
-  return db.transaction(
-    () => {
-      if (!getTenant(db, id)) return undefined
-      const before = countOf(db, id)
-      db.delete(groups).where(eq(groups.tenantId, id)).run()
-      db.delete(users).where(eq(users.tenantId, id)).run()
-      db.delete(counters).where(eq(counters.tenantId, id)).run()
-      db.delete(history).where(eq(history.tenantId, id)).run()
-      db.delete(tenants).where(eq(tenants.id, id)).run()
-      return before
-    },
-    { behavior: 'immediate' },
-  )
+  // runs inside the store's write transaction (src/db/sqlite-store.ts)
+  if (!getTenant(db, id)) return undefined
+  const before = countOf(db, id)
+  db.delete(groups).where(eq(groups.tenantId, id)).run()
+  db.delete(users).where(eq(users.tenantId, id)).run()
+  db.delete(counters).where(eq(counters.tenantId, id)).run()
+  db.delete(history).where(eq(history.tenantId, id)).run()
+  db.delete(tenants).where(eq(tenants.id, id)).run()
+  return before
 }
 
 export function countOf(db: Db, tenant: string): { users: number; groups: number } {

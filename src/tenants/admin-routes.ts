@@ -11,17 +11,16 @@
  * Errors are SCIM errors.
  */
 import { Elysia, t } from 'elysia'
-import type { Db } from '../db/client'
-import { getTenant } from '../db/tenants'
+import type { Store } from '../db/store'
 import { scimHttp } from '../http/scim-plugin'
 import type { Logger } from '../log'
 import { notFound } from '../scim/errors'
 import { adminDoc, adminJson as json, type AdminAuth } from '../toolkit/admin'
-import { createTenant, listTenantViews, removeTenant, rotateTenant, updateTenant, viewOf } from './service'
+import { createTenant, findTenant, listTenantViews, removeTenant, rotateTenant, updateTenant, viewOf } from './service'
 
 export interface TenantAdminOptions {
   auth?: AdminAuth
-  db: Db
+  store: Store
   maxBody: number
   log: Logger
   basePath: string
@@ -40,9 +39,9 @@ export function tenantAdminRoutes(o: TenantAdminOptions) {
     .use(scimHttp({ maxBody: o.maxBody, log: o.log }))
     .post(
       '/admin/tenants',
-      ({ request, body }) => {
+      async ({ request, body }) => {
         guard(request)
-        const made = createTenant(o.db, body)
+        const made = await createTenant(o.store, body)
         o.log.info('tenant created', { tenant: made.tenant.id, profile: made.tenant.profile })
         return json({ ...made.tenant, baseUrl: baseUrl(request, made.tenant.id), credentials: made.credentials }, 201)
       },
@@ -56,17 +55,17 @@ export function tenantAdminRoutes(o: TenantAdminOptions) {
     )
     .get(
       '/admin/tenants',
-      ({ request }) => {
+      async ({ request }) => {
         guard(request)
-        return json({ tenants: listTenantViews(o.db).map((v) => ({ ...v, baseUrl: baseUrl(request, v.id) })) })
+        return json({ tenants: (await listTenantViews(o.store)).map((v) => ({ ...v, baseUrl: baseUrl(request, v.id) })) })
       },
       { detail: adminDoc('List the tenants', 'Without secrets; with their user and group counts.') },
     )
     .get(
       '/admin/tenants/:id',
-      ({ request, params }) => {
+      async ({ request, params }) => {
         guard(request)
-        const row = getTenant(o.db, params.id)
+        const row = await findTenant(o.store, params.id)
         if (!row) throw notFound(`Tenant '${params.id}' not found`)
         return json({ ...viewOf(row), baseUrl: baseUrl(request, row.id) })
       },
@@ -74,9 +73,9 @@ export function tenantAdminRoutes(o: TenantAdminOptions) {
     )
     .patch(
       '/admin/tenants/:id',
-      ({ request, params, body }) => {
+      async ({ request, params, body }) => {
         guard(request)
-        const r = updateTenant(o.db, params.id, body)
+        const r = await updateTenant(o.store, params.id, body)
         o.log.info('tenant updated', { tenant: params.id, changed: r.changed.join(',') })
         return json({ ...r.tenant, baseUrl: baseUrl(request, r.tenant.id) })
       },
@@ -91,9 +90,9 @@ export function tenantAdminRoutes(o: TenantAdminOptions) {
     )
     .post(
       '/admin/tenants/:id/rotate',
-      ({ request, params }) => {
+      async ({ request, params }) => {
         guard(request)
-        const r = rotateTenant(o.db, params.id)
+        const r = await rotateTenant(o.store, params.id)
         o.log.info('tenant credentials rotated', { tenant: params.id })
         return json({ ...r.tenant, baseUrl: baseUrl(request, r.tenant.id), credentials: r.credentials })
       },
@@ -101,9 +100,9 @@ export function tenantAdminRoutes(o: TenantAdminOptions) {
     )
     .delete(
       '/admin/tenants/:id',
-      ({ request, params }) => {
+      async ({ request, params }) => {
         guard(request)
-        const removed = removeTenant(o.db, params.id)
+        const removed = await removeTenant(o.store, params.id)
         o.onDelete?.(params.id)
         o.log.info('tenant deleted', { tenant: params.id, ...removed })
         return json({ deleted: params.id, ...removed })

@@ -6,8 +6,7 @@
  * filters and memberships stay inside it; Location and meta.location keep the prefix (ctx.origin).
  * Unknown tenant → 404 SCIM error; /t/{tenant}/anything-else → 404.
  */
-import type { Db } from '../db/client'
-import { tenantLookup } from '../db/tenants'
+import { q, type Store } from '../db/store'
 import { scimResponse } from '../http/scim-plugin'
 import { rawPath } from '../http/url'
 import { notFound } from '../scim/errors'
@@ -24,8 +23,8 @@ const TENANT_PATH = /^\/t\/([^/]+)(\/.*)?$/
  * `auth`: the server-level settings the tenants' authenticators share (clock skew, JWKS cooldown, introspection cache,
  * the brake SCIMD_AUTH_FAIL_*: one brake per tenant, so failures count per client address and per tenant).
  */
-export function tenantRouter(o: { db: Db; basePath: string; auth?: TenantAuthServer; log?: Logger }) {
-  const getTenant = tenantLookup(o.db)
+export function tenantRouter(o: { store: Store; basePath: string; auth?: TenantAuthServer; log?: Logger }) {
+  const getTenant = (id: string) => o.store.read(q((r) => r.getTenant(id)))
   const auths = tenantAuthCache(o.auth, o.log)
   return (fn: Handler): Handler =>
     (request) => {
@@ -43,28 +42,31 @@ export function tenantRouter(o: { db: Db; basePath: string; auth?: TenantAuthSer
       const rest = m[2] ?? '/'
       if (o.basePath !== '' && rest !== o.basePath && !rest.startsWith(o.basePath + '/'))
         return scimResponse(notFound(`No such endpoint: a tenant's SCIM endpoints are under /t/{tenant}${o.basePath}`))
-      const row = getTenant(id)
-      if (!row) {
-        auths.drop(id)
-        return scimResponse(notFound(`No tenant '${id.slice(0, 64)}'`))
+      const found = getTenant(id)
+      return found instanceof Promise ? found.then((row) => enter(row)) : enter(found)
+      function enter(row: Awaited<typeof found>): Response | Promise<Response> {
+        if (!row) {
+          auths.drop(id)
+          return scimResponse(notFound(`No tenant '${id.slice(0, 64)}'`))
+        }
+        const scope: TenantScope = {
+          tenant: row.id,
+          prefix: `/t/${row.id}`,
+          profile: (row.profile as Profile | null) ?? undefined,
+          auth: auths.get(row),
+          original: request,
+        }
+        // the body stays a stream (scim.http still enforces its size limit while reading it)
+        const inner = new Request(url.origin + rest + url.search, {
+          method: request.method,
+          headers: request.headers,
+          body: request.body,
+          signal: request.signal,
+          // @ts-expect-error: Bun's RequestInit knows duplex, the DOM typings do not
+          duplex: 'half',
+        })
+        return tenantScope.run(scope, () => fn(inner))
       }
-      const scope: TenantScope = {
-        tenant: row.id,
-        prefix: `/t/${row.id}`,
-        profile: (row.profile as Profile | null) ?? undefined,
-        auth: auths.get(row),
-        original: request,
-      }
-      // the body stays a stream (scim.http still enforces its size limit while reading it)
-      const inner = new Request(url.origin + rest + url.search, {
-        method: request.method,
-        headers: request.headers,
-        body: request.body,
-        signal: request.signal,
-        // @ts-expect-error: Bun's RequestInit knows duplex, the DOM typings do not
-        duplex: 'half',
-      })
-      return tenantScope.run(scope, () => fn(inner))
     }
 }
 

@@ -8,9 +8,8 @@
  * introspection with its own settings (`auth`, src/tenants/auth.ts), changed with updateTenant.
  */
 import { createHash } from 'node:crypto'
-import type { Db } from '../db/client'
-import * as store from '../db/tenants'
 import type { TenantRow } from '../db/tenants'
+import { q, type Maybe, type Step, type Store } from '../db/store'
 import { generateToken, type AuthMode } from '../auth'
 import { conflict, invalidValue, notFound } from '../scim/errors'
 import { mergeTenantAuth, redactTenantAuth, tenantModes, type TenantAuthSettings } from './auth'
@@ -77,34 +76,42 @@ function checkInput(input: unknown, opts: { files?: boolean } = {}): TenantInput
 
 const newPassword = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
 
-export function createTenant(db: Db, raw: unknown, now = new Date(), opts: { files?: boolean } = {}): { tenant: TenantView; credentials: TenantCredentials } {
+export function createTenant(store: Store, raw: unknown, now = new Date(), opts: { files?: boolean } = {}): Maybe<{ tenant: TenantView; credentials: TenantCredentials }> {
   const input = checkInput(raw, opts)
-  if (store.getTenant(db, input.id)) throw conflict(`Tenant '${input.id}' already exists`)
-  const token = generateToken()
-  const password = input.basicUser ? newPassword() : undefined
-  const row: TenantRow = {
-    id: input.id,
-    created: now.toISOString(),
-    profile: input.profile ?? null,
-    tokenHash: hex(token),
-    basicUser: input.basicUser ?? null,
-    basicPasswordHash: password ? hex(password) : null,
-    rotated: null,
-    auth: (input.auth ?? null) as TenantRow['auth'],
-  }
-  store.insertTenant(db, row)
-  return { tenant: viewOf(row), credentials: { token, ...(password ? { basic: { user: input.basicUser!, password } } : {}) } }
+  return store.write(
+    (function* (): Step<{ tenant: TenantView; credentials: TenantCredentials }> {
+      if (yield* q((r) => r.getTenant(input.id))) throw conflict(`Tenant '${input.id}' already exists`)
+      const token = generateToken()
+      const password = input.basicUser ? newPassword() : undefined
+      const row: TenantRow = {
+        id: input.id,
+        created: now.toISOString(),
+        profile: input.profile ?? null,
+        tokenHash: hex(token),
+        basicUser: input.basicUser ?? null,
+        basicPasswordHash: password ? hex(password) : null,
+        rotated: null,
+        auth: (input.auth ?? null) as TenantRow['auth'],
+      }
+      yield* q((r) => r.insertTenant(row))
+      return { tenant: viewOf(row), credentials: { token, ...(password ? { basic: { user: input.basicUser!, password } } : {}) } }
+    })(),
+  )
 }
 
 /** New credentials; the old ones stop working at once. */
-export function rotateTenant(db: Db, id: string, now = new Date()): { tenant: TenantView; credentials: TenantCredentials } {
-  const row = store.getTenant(db, id)
-  if (!row) throw notFound(`Tenant '${id}' not found`)
-  const token = generateToken()
-  const password = row.basicUser ? newPassword() : undefined
-  const next = { tokenHash: hex(token), basicPasswordHash: password ? hex(password) : null, rotated: now.toISOString() }
-  store.updateTenantCredentials(db, id, next)
-  return { tenant: viewOf({ ...row, ...next }), credentials: { token, ...(password ? { basic: { user: row.basicUser!, password } } : {}) } }
+export function rotateTenant(store: Store, id: string, now = new Date()): Maybe<{ tenant: TenantView; credentials: TenantCredentials }> {
+  return store.write(
+    (function* (): Step<{ tenant: TenantView; credentials: TenantCredentials }> {
+      const row = yield* q((r) => r.getTenant(id))
+      if (!row) throw notFound(`Tenant '${id}' not found`)
+      const token = generateToken()
+      const password = row.basicUser ? newPassword() : undefined
+      const next = { tokenHash: hex(token), basicPasswordHash: password ? hex(password) : null, rotated: now.toISOString() }
+      yield* q((r) => r.updateTenant(id, next))
+      return { tenant: viewOf({ ...row, ...next }), credentials: { token, ...(password ? { basic: { user: row.basicUser!, password } } : {}) } }
+    })(),
+  )
 }
 
 /**
@@ -112,32 +119,51 @@ export function rotateTenant(db: Db, id: string, now = new Date()): { tenant: Te
  * merged into the current settings (mergeTenantAuth: null removes a key, a secret "set" keeps it); `auth: null`
  * removes them all. The credentials (token, Basic) are unchanged: rotateTenant.
  */
-export function updateTenant(db: Db, id: string, raw: unknown, opts: { files?: boolean } = {}): { tenant: TenantView; changed: string[] } {
-  const row = store.getTenant(db, id)
-  if (!row) throw notFound(`Tenant '${id}' not found`)
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalidValue('Expected a JSON object {"profile": "okta", "auth": {"jwtJwksUrl": "…"}}')
-  const o = raw as Record<string, unknown>
-  for (const k of Object.keys(o)) if (k !== 'profile' && k !== 'auth') throw invalidValue(`'${k}' cannot be changed (only 'profile' and 'auth'; credentials: rotate)`)
-  const next: Partial<Pick<TenantRow, 'profile' | 'auth'>> = {}
-  if ('profile' in o) {
-    const p = o.profile
-    if (p !== null && !(typeof p === 'string' && (PROFILES as string[]).includes(p))) throw invalidValue(`'profile' must be one of ${PROFILES.join(', ')} (or null: the server's)`)
-    next.profile = p as string | null
-  }
-  if ('auth' in o) next.auth = mergeTenantAuth(o.auth, row.auth as TenantAuthSettings | null, opts) as TenantRow['auth']
-  if (Object.keys(next).length) store.updateTenantSettings(db, id, next)
-  const changed = [...('profile' in next ? ['profile'] : []), ...('auth' in o && o.auth && typeof o.auth === 'object' ? Object.keys(o.auth).map((k) => `auth.${k}`) : 'auth' in o ? ['auth'] : [])]
-  return { tenant: viewOf({ ...row, ...next }), changed }
+export function updateTenant(store: Store, id: string, raw: unknown, opts: { files?: boolean } = {}): Maybe<{ tenant: TenantView; changed: string[] }> {
+  return store.write(
+    (function* (): Step<{ tenant: TenantView; changed: string[] }> {
+      const row = yield* q((r) => r.getTenant(id))
+      if (!row) throw notFound(`Tenant '${id}' not found`)
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalidValue('Expected a JSON object {"profile": "okta", "auth": {"jwtJwksUrl": "…"}}')
+      const o = raw as Record<string, unknown>
+      for (const k of Object.keys(o)) if (k !== 'profile' && k !== 'auth') throw invalidValue(`'${k}' cannot be changed (only 'profile' and 'auth'; credentials: rotate)`)
+      const next: Partial<Pick<TenantRow, 'profile' | 'auth'>> = {}
+      if ('profile' in o) {
+        const p = o.profile
+        if (p !== null && !(typeof p === 'string' && (PROFILES as string[]).includes(p))) throw invalidValue(`'profile' must be one of ${PROFILES.join(', ')} (or null: the server's)`)
+        next.profile = p as string | null
+      }
+      if ('auth' in o) next.auth = mergeTenantAuth(o.auth, row.auth as TenantAuthSettings | null, opts) as TenantRow['auth']
+      if (Object.keys(next).length) yield* q((r) => r.updateTenant(id, next))
+      const changed = [...('profile' in next ? ['profile'] : []), ...('auth' in o && o.auth && typeof o.auth === 'object' ? Object.keys(o.auth).map((k) => `auth.${k}`) : 'auth' in o ? ['auth'] : [])]
+      return { tenant: viewOf({ ...row, ...next }), changed }
+    })(),
+  )
 }
 
-export function removeTenant(db: Db, id: string): { users: number; groups: number } {
-  const r = store.deleteTenant(db, id)
-  if (!r) throw notFound(`Tenant '${id}' not found`)
-  return r
+export function removeTenant(store: Store, id: string): Maybe<{ users: number; groups: number }> {
+  return store.write(
+    (function* (): Step<{ users: number; groups: number }> {
+      const r = yield* q((x) => x.deleteTenant(id))
+      if (!r) throw notFound(`Tenant '${id}' not found`)
+      return r
+    })(),
+  )
 }
 
-export function listTenantViews(db: Db): (TenantView & { users: number; groups: number })[] {
-  return store.listTenants(db).map((r) => ({ ...viewOf(r), ...store.countOf(db, r.id) }))
+export function listTenantViews(store: Store): Maybe<(TenantView & { users: number; groups: number })[]> {
+  return store.snapshot(
+    (function* (): Step<(TenantView & { users: number; groups: number })[]> {
+      const out: (TenantView & { users: number; groups: number })[] = []
+      for (const row of yield* q((r) => r.listTenants())) out.push({ ...viewOf(row), ...(yield* q((r) => r.tenantCounts(row.id))) })
+      return out
+    })(),
+  )
+}
+
+/** A tenant by id (undefined when there is none). */
+export function findTenant(store: Store, id: string): Maybe<TenantRow | undefined> {
+  return store.read(q((r) => r.getTenant(id)))
 }
 
 export { tenantAuthenticator } from './auth'

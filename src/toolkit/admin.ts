@@ -126,7 +126,7 @@ export interface AdminOptions {
   /** whether the site is served over https (the session cookie then gets Secure) */
   secureCookie?: (request: Request) => boolean
   /** whether a named tenant exists (?tenant= of /admin/chaos); default: any name */
-  tenantExists?: (id: string) => boolean
+  tenantExists?: (id: string) => boolean | Promise<boolean>
 }
 
 export function adminRoutes(o: AdminOptions) {
@@ -143,9 +143,9 @@ export function adminRoutes(o: AdminOptions) {
   const inspector = toolkit.inspector
   let streams = 0
   /** ?tenant=acme: that tenant's own latency and fault rules (issue 9); absent or 'default': the server's */
-  const chaosOf = (request: Request) => {
+  const chaosOf = async (request: Request) => {
     const tenant = new URL(request.url).searchParams.get('tenant') || 'default'
-    if (tenant !== 'default' && o.tenantExists && !o.tenantExists(tenant)) throw notFound(`Tenant '${tenant.slice(0, 64)}' not found`)
+    if (tenant !== 'default' && o.tenantExists && !(await o.tenantExists(tenant))) throw notFound(`Tenant '${tenant.slice(0, 64)}' not found`)
     return toolkit.chaosFor(tenant, true)!
   }
 
@@ -201,17 +201,17 @@ export function adminRoutes(o: AdminOptions) {
     )
     .get(
       '/admin/chaos',
-      ({ request }) => {
+      async ({ request }) => {
         guard(request)
-        return adminJson(chaosOf(request).toJSON())
+        return adminJson((await chaosOf(request)).toJSON())
       },
       { detail: doc('Current latency and fault rules', 'delay (SCIMD_DELAY), delayRules (SCIMD_DELAY_RULES), faults (SCIMD_FAULTS) as rule text, the PRNG seed, and the parsed rules (with how many requests each fault rule has seen).') },
     )
     .put(
       '/admin/chaos',
-      ({ request, body }) => {
+      async ({ request, body }) => {
         guard(request)
-        const chaos = chaosOf(request)
+        const chaos = await chaosOf(request)
         try {
           chaos.set(parseChaosInput(body))
         } catch (e) {

@@ -277,10 +277,10 @@ describe('inspector stream per tenant', () => {
 
 describe('scimd tenant with OAuth flags', () => {
   const dir = mkdtempSync(join(tmpdir(), 'scimd-tenant-auth-'))
-  const run = (config: Config, ...args: string[]) => {
+  const run = async (config: Config, ...args: string[]) => {
     const out: string[] = []
     const err: string[] = []
-    const code = tenantMain(config, args, { out: (s) => void out.push(s), err: (s) => void err.push(s) })
+    const code = await tenantMain(config, args, { out: (s) => void out.push(s), err: (s) => void err.push(s) })
     return { code, out: out.join(''), err: err.join('') }
   }
 
@@ -291,21 +291,21 @@ describe('scimd tenant with OAuth flags', () => {
       others: ['add', 'okta-a', '--database-url', 'x.db'],
     })
     const config: Config = { ...DEFAULTS, databaseUrl: join(dir, 'db.sqlite'), bearerTokens: ['server-token-0123456789'] }
-    const add = run(config, 'add', 'okta-a', '--jwt-jwks-url', idp.url('/a/keys'), '--jwt-issuer', ISS_A, '--jwt-audience', 'scimd-a', '--required-scopes', 'scim', '--jwt-secret', HMAC)
+    const add = (await run(config, 'add', 'okta-a', '--jwt-jwks-url', idp.url('/a/keys'), '--jwt-issuer', ISS_A, '--jwt-audience', 'scimd-a', '--required-scopes', 'scim', '--jwt-secret', HMAC))
     expect([add.code, add.err]).toEqual([0, ''])
     expect(add.out).toContain('jwtSecret:      set')
     expect(add.out).toContain('auth modes:     bearer, jwt')
-    const list = run(config, 'list', '--json')
+    const list = (await run(config, 'list', '--json'))
     for (const text of [add.out, list.out]) expect(text).not.toContain(HMAC)
     expect(JSON.parse(list.out).authSettings).toEqual({ jwtJwksUrl: idp.url('/a/keys'), jwtSecret: 'set', jwtIssuer: [ISS_A], jwtAudience: ['scimd-a'], requiredScopes: ['scim'] })
 
-    const bad = run(config, 'update', 'okta-a', '--introspection-client-id', 'x')
+    const bad = (await run(config, 'update', 'okta-a', '--introspection-client-id', 'x'))
     expect(bad.code).toBe(2)
     expect(bad.err.trim().split('\n')).toHaveLength(1)
     expect(bad.err).toContain('auth.introspectionClientSecret')
-    expect(run(config, 'update', 'okta-a', '--jwt-issuer').code).toBe(2)
-    expect(run(config, 'update', 'nope', '--jwt-issuer', ISS_A).code).toBe(1)
-    const upd = run(config, 'update', 'okta-a', '--jwt-secret=', '--jwt-issuer=')
+    expect((await run(config, 'update', 'okta-a', '--jwt-issuer')).code).toBe(2)
+    expect((await run(config, 'update', 'nope', '--jwt-issuer', ISS_A)).code).toBe(1)
+    const upd = (await run(config, 'update', 'okta-a', '--jwt-secret=', '--jwt-issuer='))
     expect(upd.code).toBe(0)
     expect(upd.out).not.toContain('jwtSecret')
     expect(upd.out).not.toContain('jwtIssuer')
@@ -315,7 +315,7 @@ describe('scimd tenant with OAuth flags', () => {
     const r = await s.app.handle(new Request('http://localhost/t/okta-a/scim/v2/Users', { headers: { authorization: bearer(await tokenA({ iss: 'https://anyone' })) } }))
     expect(r.status).toBe(200)
     s.db.$client.close()
-    const cleared = run(config, 'update', 'okta-a', '--clear-auth')
+    const cleared = (await run(config, 'update', 'okta-a', '--clear-auth'))
     expect(cleared.out).toContain('auth modes:     bearer\n')
     rmSync(dir, { recursive: true, force: true })
   })
