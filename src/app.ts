@@ -21,7 +21,7 @@ import { meRoutes } from './resources/me-routes'
 import { discoveryRoutes } from './resources/discovery'
 import type { Origin, ServiceDeps } from './resources/service'
 import { notFound } from './scim/errors'
-import { q, type Step } from './db/store'
+import { q, type Step, type Store } from './db/store'
 import { renderStep, storeOf } from './resources/service'
 import { createToolkit, type Toolkit } from './toolkit/toolkit'
 import { adminRoutes, createAdminAuth } from './toolkit/admin'
@@ -33,7 +33,10 @@ import { startHistoryPruner, type Audit } from './resources/history'
 
 export interface AppDeps {
   config: Config
-  db: Db
+  /** the SQLite database; absent when `store` is PostgreSQL */
+  db?: Db
+  /** where resources live (default: the SQLite store of `db`) */
+  store?: Store
   registry: SchemaRegistry
   auth: Authenticator
   log?: Logger
@@ -66,6 +69,7 @@ export function createApp(d: AppDeps) {
     log,
     deps: {
       db: d.db,
+      store: d.store,
       registry: d.registry,
       // the tenant (and its profile) of the request being handled: src/tenants/context.ts
       get strict() {
@@ -209,7 +213,7 @@ export function createApp(d: AppDeps) {
     }, { detail: { hide: true } })
   toolkit.bind(() => app.server)
   // SCIMD_HISTORY_DAYS: old history rows go in small batches on an unref'd timer (never blocking a request)
-  const stopPruner = startHistoryPruner(d.db, config.historyDays, { now: ctx.deps.now, onError: (e) => log.warn('history pruning failed', { error: String(e) }) })
+  const stopPruner = startHistoryPruner(storeOf(ctx.deps), config.historyDays, { now: ctx.deps.now, onError: (e) => log.warn('history pruning failed', { error: String(e) }) })
   toolkit.closed.addEventListener('abort', stopPruner)
   return Object.assign(app, { toolkit })
 }

@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs'
 import { fail, oneOf, parseBool, parseSize, wholeNumber, type OptionSpec } from './options'
-import { AUTH_DEFAULTS, AUTH_OPTIONS, checkAuthSettings, type AuthSettings } from './auth-options'
+import { AUTH_DEFAULTS, AUTH_OPTIONS, checkAuthSettings, parseDuration, type AuthSettings } from './auth-options'
 import { TOOLKIT_DEFAULTS, TOOLKIT_OPTIONS, type ToolkitSettings } from './toolkit/options'
 import { SCIM_DEFAULTS, SCIM_OPTIONS, type ScimSettings } from './scim-options'
 import { loadSchemaExtensions, type LoadedExtensions } from './scim/schema/extensions'
@@ -31,6 +31,10 @@ export interface Config extends AuthSettings, ToolkitSettings, ScimSettings {
   sqliteCacheKiB: number
   /** PRAGMA mmap_size, bytes. */
   sqliteMmap: number
+  pgPool: number
+  pgStatementTimeoutMs: number
+  pgConnectTimeout: number
+  pgIdleTimeout: number
   /** Public origin used in meta.location and Location (e.g. https://scim.example.com); default: from the request. */
   publicUrl?: string
   /** Seconds an issued pagination cursor (RFC 9865) stays valid. */
@@ -57,7 +61,7 @@ export const OPTIONS: Option[] = [
     key: 'databaseUrl',
     env: 'DATABASE_URL',
     flag: '--database-url',
-    doc: 'SQLite file path (`file:` and `sqlite:` prefixes accepted), or `:memory:` for a throwaway store',
+    doc: 'SQLite file path (`file:` and `sqlite:` prefixes accepted), `:memory:` for a throwaway store, or `postgres://user:password@host:5432/db` for a PostgreSQL store shared by several scimd processes',
     defaultText: './scimd.sqlite',
     parse: parseDatabaseUrl,
   },
@@ -110,6 +114,17 @@ export const OPTIONS: Option[] = [
   { key: 'logFormat', env: 'LOG_FORMAT', flag: '--log-format', doc: '`pretty` or `json` (one JSON object per line)', defaultText: 'pretty on a terminal, json otherwise', parse: oneOf('pretty', 'json') },
   { key: 'strict', env: 'SCIMD_STRICT', flag: '--strict', boolean: true, doc: 'Pure RFC 7643/7644: switch off the tolerances for what IdPs really send', defaultText: 'false', parse: parseBool },
   { key: 'sqliteCacheKiB', env: 'SCIMD_SQLITE_CACHE', flag: '--sqlite-cache', doc: 'SQLite page cache size (most of scimd’s memory beyond the runtime)', defaultText: '32MiB', parse: (r) => Math.ceil(parseSize(r) / 1024) },
+  { key: 'pgPool', env: 'SCIMD_PG_POOL', flag: '--pg-pool', doc: 'PostgreSQL: connections in the pool of this process', defaultText: '10', parse: wholeNumber(1, 1000) },
+  {
+    key: 'pgStatementTimeoutMs',
+    env: 'SCIMD_PG_STATEMENT_TIMEOUT',
+    flag: '--pg-statement-timeout',
+    doc: 'PostgreSQL: statement_timeout of every connection (a statement running longer is cancelled and answered 503); 0 = none',
+    defaultText: '15s',
+    parse: (r) => Math.round(parseDuration(r) * 1000),
+  },
+  { key: 'pgConnectTimeout', env: 'SCIMD_PG_CONNECT_TIMEOUT', flag: '--pg-connect-timeout', doc: 'PostgreSQL: seconds to wait for a connection before answering 503 with Retry-After', defaultText: '5s', parse: (r) => Math.max(1, Math.round(parseDuration(r))) },
+  { key: 'pgIdleTimeout', env: 'SCIMD_PG_IDLE_TIMEOUT', flag: '--pg-idle-timeout', doc: 'PostgreSQL: seconds an idle pooled connection is kept open (0 = forever)', defaultText: '60s', parse: (r) => Math.round(parseDuration(r)) },
   { key: 'sqliteMmap', env: 'SCIMD_SQLITE_MMAP', flag: '--sqlite-mmap', doc: 'SQLite memory-mapped I/O size (0, the default, turns it off; mapped file pages count in RSS)', defaultText: '0', parse: (r) => (r.trim() === '0' ? 0 : parseSize(r)) },
   {
     key: 'cursorTtl',
@@ -186,7 +201,14 @@ function parseSchemasFile(raw: string): LoadedExtensions {
 function parseDatabaseUrl(raw: string): string {
   const v = raw.trim()
   if (v === '') fail('must not be empty')
-  if (/^postgres(ql)?:\/\//i.test(v)) fail('PostgreSQL is not supported by this build yet; use a SQLite file path')
+  if (/^postgres(ql)?:\/\//i.test(v)) {
+    try {
+      new URL(v)
+    } catch {
+      fail('is not a valid postgres:// URL')
+    }
+    return v
+  }
   if (v === ':memory:') return v
   const path = v.replace(/^sqlite:(\/\/)?/i, '').replace(/^file:(\/\/)?/i, '')
   if (path === '') fail('must name a file')
@@ -205,6 +227,10 @@ export const DEFAULTS: Config = {
   strict: false,
   sqliteCacheKiB: 32768,
   sqliteMmap: 0,
+  pgPool: 10,
+  pgStatementTimeoutMs: 15_000,
+  pgConnectTimeout: 5,
+  pgIdleTimeout: 60,
   ...AUTH_DEFAULTS,
   ...TOOLKIT_DEFAULTS,
   ...SCIM_DEFAULTS,

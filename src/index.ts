@@ -10,7 +10,7 @@
 import { ConfigError, describeOptions, parseConfig, type Config } from './config'
 import { loadDotEnv } from './dotenv'
 import { createLogger } from './log'
-import { assemble, closeAll, VERSION } from './server'
+import { assembleAny, closeAll, isPostgresUrl, redactDbUrl, VERSION } from './server'
 import { openDatabase, closeDatabase } from './db/client'
 import { runMigrations } from './db/migrate'
 
@@ -72,25 +72,25 @@ async function serve(argv: string[]) {
   const log = createLogger(config.logLevel, config.logFormat)
   let started
   try {
-    started = assemble(config, log)
+    started = await assembleAny(config, log)
   } catch (e) {
-    die(`scimd: cannot open the database '${config.databaseUrl}': ${(e as Error).message}`, 1)
+    die(`scimd: cannot open the database '${redactDbUrl(config.databaseUrl)}': ${(e as Error).message}`, 1)
   }
   let server
   try {
     server = started.app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: backstopBodyLimit(config.maxBody) })
   } catch (e) {
-    closeAll(started)
+    await closeAll(started)
     die(`scimd: cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`, 1)
   }
   const port = server.server?.port ?? config.port
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host
   const base = `http://${shownHost}:${port}${config.basePath}`
-  log.info('scimd listening', { version: VERSION, url: base, database: config.databaseUrl, auth: started.auth.schemes })
+  log.info('scimd listening', { version: VERSION, url: base, database: redactDbUrl(config.databaseUrl), auth: started.auth.schemes })
   const g = started.generatedToken
   if (g && (g.isNew || process.stdout.isTTY)) {
     process.stdout.write(
-      `\nNo authentication configured: scimd ${g.isNew ? 'generated' : 'uses'} this bearer token (kept in ${config.databaseUrl}):\n\n` +
+      `\nNo authentication configured: scimd ${g.isNew ? 'generated' : 'uses'} this bearer token (kept in ${redactDbUrl(config.databaseUrl)}):\n\n` +
         `  ${g.token}\n\nTry it:\n\n  curl -H 'Authorization: Bearer ${g.token}' ${base}/Users\n\n` +
         `Set SCIMD_BEARER_TOKENS or SCIMD_BASIC_AUTH to choose your own credentials.\n\n`,
     )
@@ -106,15 +106,24 @@ async function serve(argv: string[]) {
       started.app.toolkit.close() // release hung requests (SCIMD_FAULTS hang) and inspector streams
       await server.stop(false) // stop accepting; let in-flight requests finish
     } catch {}
-    closeAll(started)
+    await closeAll(started)
     process.exit(0)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
 }
 
-function migrateCmd(argv: string[]) {
+async function migrateCmd(argv: string[]) {
   const config = loadConfig(argv)
+  if (isPostgresUrl(config.databaseUrl)) {
+    const { migratePg } = await import('./db/pg/store')
+    try {
+      await migratePg(config.databaseUrl, { connectTimeoutS: config.pgConnectTimeout })
+    } catch (e) {
+      die(`scimd: cannot migrate the PostgreSQL database: ${(e as Error).message}`, 1)
+    }
+    return void process.stdout.write(`scimd: database ${redactDbUrl(config.databaseUrl)} is up to date\n`)
+  }
   const db = openDatabase(config.databaseUrl)
   try {
     runMigrations(db)
@@ -150,7 +159,10 @@ async function main(argv: string[]) {
   }
   const commandConfig = () => {
     const args: string[] = []
-    return { config: loadConfig(rest, args), args }
+    const config = loadConfig(rest, args)
+    // these commands open the SQLite file themselves; against PostgreSQL, use the SCIM API or the admin routes
+    if (isPostgresUrl(config.databaseUrl)) die(`scimd ${cmd}: works on a SQLite database only for now (DATABASE_URL is PostgreSQL); use the SCIM API or /admin instead`, 2)
+    return { config, args }
   }
   if (cmd === 'import' || cmd === 'export') {
     const { config, args } = commandConfig()

@@ -2,9 +2,10 @@
 import type { Config } from './config'
 import { openDatabase, closeDatabase, type Db } from './db/client'
 import { runMigrations } from './db/migrate'
-import { getSetting, putSetting } from './db/repo'
+import { sqliteStore } from './db/sqlite-store'
+import { q, settled, type Step, type Store } from './db/store'
 import { createAuthenticator, generateToken, type AuthConfig, type Authenticator } from './auth'
-import { ensureLocalKey, localPublicJwk } from './token-cmd'
+import { ensureLocalKey, ensureLocalKeyStep, loadLocalKeyStep, localPublicJwk, publicHalf } from './token-cmd'
 import type { JWK } from 'jose'
 import { createApp, type App } from './app'
 import { createLogger, type Logger } from './log'
@@ -15,45 +16,118 @@ export const VERSION: string = pkg.version
 
 export interface Started {
   app: App
-  db: Db
+  /** the SQLite database (absent on PostgreSQL) */
+  db?: Db
+  store: Store
   auth: Authenticator
   /** Set when no auth was configured and scimd uses (or just made) its own token. */
   generatedToken?: { token: string; isNew: boolean }
   log: Logger
+  /** stops background work (a PostgreSQL store's key refresh) */
+  stop?: () => void
 }
 
 const BOOTSTRAP_TOKEN = 'auth.generated_bearer_token'
 
-/** Opens the store, applies migrations, settles auth and builds the app. */
+export const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//i.test(url)
+
+/** A database URL fit for logs and messages: a PostgreSQL password is never shown. */
+export function redactDbUrl(url: string): string {
+  if (!isPostgresUrl(url)) return url
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    for (const k of [...u.searchParams.keys()]) if (/pass|secret|token/i.test(k)) u.searchParams.set(k, '***')
+    return u.toString()
+  } catch {
+    return 'postgres://(unparsable URL)'
+  }
+}
+
+/** What the configured auth modes need from the store, settled. */
+interface AuthState {
+  bearerTokens: string[]
+  generatedToken?: Started['generatedToken']
+  otherJwtKey: boolean
+  useLocalKey: boolean
+}
+
+function authPlan(config: Config): { explicitAuth: boolean; otherJwtKey: boolean; useLocalKey: boolean } {
+  const otherJwtKey = Boolean(config.jwtJwksUrl || config.jwtPublicKey || config.jwtSecret)
+  // configured modes; the local key in 'auto' is a try-out helper and does not replace the generated token
+  const explicitAuth = Boolean(config.basicAuth || config.bearerTokens.length || otherJwtKey || config.introspectionUrl || config.jwtLocal === true)
+  return { explicitAuth, otherJwtKey, useLocalKey: config.jwtLocal === true || (config.jwtLocal === 'auto' && !otherJwtKey) }
+}
+
+/** The generated bearer token (made once, kept in the settings table; the first process to make it wins). */
+function* bootstrapToken(): Step<{ token: string; isNew: boolean }> {
+  const token = yield* q((r) => r.getSetting(BOOTSTRAP_TOKEN))
+  if (token) return { token, isNew: false }
+  const fresh = generateToken()
+  const kept = yield* q((r) => r.putSettingOnce(BOOTSTRAP_TOKEN, fresh))
+  return { token: kept, isNew: kept === fresh }
+}
+
+function build(config: Config, log: Logger, store: Store, db: Db | undefined, state: AuthState, localKey: (() => JWK | undefined) | undefined, opts: { clientAddress?: (request: Request) => string | undefined }) {
+  const auth = createAuthenticator(authConfig(config, state.bearerTokens, localKey, log))
+  const jwks = localKey ? () => { const k = localKey(); return k ? { keys: [k] } : undefined } : undefined
+  const app = createApp({ config, db, store, registry: defaultRegistry(config.schemaExtensions), auth, log, version: VERSION, jwks, clientAddress: opts.clientAddress })
+  return { app, auth }
+}
+
+/** Opens the SQLite store, applies migrations, settles auth and builds the app (synchronous: the tests' way in). */
 export function assemble(
   config: Config,
   log: Logger = createLogger(config.logLevel, config.logFormat),
   opts: { clientAddress?: (request: Request) => string | undefined } = {},
-): Started {
+): Started & { db: Db } {
+  if (isPostgresUrl(config.databaseUrl)) throw new Error('assemble() opens SQLite; use assembleAny() for PostgreSQL')
   const db = openDatabase(config.databaseUrl, { cacheSizeKiB: config.sqliteCacheKiB, mmapSize: config.sqliteMmap })
   runMigrations(db)
-  let generatedToken: Started['generatedToken']
-  let bearerTokens = config.bearerTokens
-  const otherJwtKey = Boolean(config.jwtJwksUrl || config.jwtPublicKey || config.jwtSecret)
-  // configured modes; the local key in 'auto' is a try-out helper and does not replace the generated token
-  const explicitAuth = Boolean(config.basicAuth || bearerTokens.length || otherJwtKey || config.introspectionUrl || config.jwtLocal === true)
-  if (!explicitAuth) {
-    let token = getSetting(db, BOOTSTRAP_TOKEN)
-    const isNew = !token
-    if (!token) {
-      token = generateToken()
-      putSetting(db, BOOTSTRAP_TOKEN, token)
-    }
-    bearerTokens = [token]
-    generatedToken = { token, isNew }
-  }
+  const store = sqliteStore(db)
+  const plan = authPlan(config)
+  const generatedToken = plan.explicitAuth ? undefined : settled(store.write(bootstrapToken()))
+  const state: AuthState = { ...plan, bearerTokens: generatedToken ? [generatedToken.token] : config.bearerTokens, generatedToken }
   if (config.jwtLocal === true) ensureLocalKey(db)
-  const useLocalKey = config.jwtLocal === true || (config.jwtLocal === 'auto' && !otherJwtKey)
-  const localKey = useLocalKey ? () => localPublicJwk(db) : undefined
-  const auth = createAuthenticator(authConfig(config, bearerTokens, localKey, log))
-  const jwks = localKey ? () => { const k = localKey(); return k ? { keys: [k] } : undefined } : undefined
-  const app = createApp({ config, db, registry: defaultRegistry(config.schemaExtensions), auth, log, version: VERSION, jwks, clientAddress: opts.clientAddress })
-  return { app, db, auth, generatedToken, log }
+  // read on every use: `scimd token` in another process may make or rotate the key
+  const localKey = plan.useLocalKey ? () => localPublicJwk(db) : undefined
+  const { app, auth } = build(config, log, store, db, state, localKey, opts)
+  return { app, db, store, auth, generatedToken, log }
+}
+
+/** Opens the configured store — SQLite, or PostgreSQL (migrated under an advisory lock) — and builds the app. */
+export async function assembleAny(
+  config: Config,
+  log: Logger = createLogger(config.logLevel, config.logFormat),
+  opts: { clientAddress?: (request: Request) => string | undefined } = {},
+): Promise<Started> {
+  if (!isPostgresUrl(config.databaseUrl)) return assemble(config, log, opts)
+  const { openPgStore, migratePg } = await import('./db/pg/store')
+  await migratePg(config.databaseUrl, { connectTimeoutS: config.pgConnectTimeout })
+  const store = await openPgStore(config.databaseUrl, {
+    max: config.pgPool,
+    idleTimeoutS: config.pgIdleTimeout,
+    connectTimeoutS: config.pgConnectTimeout,
+    statementTimeoutMs: config.pgStatementTimeoutMs,
+    log,
+  })
+  const plan = authPlan(config)
+  const generatedToken = plan.explicitAuth ? undefined : await store.write(bootstrapToken)
+  const state: AuthState = { ...plan, bearerTokens: generatedToken ? [generatedToken.token] : config.bearerTokens, generatedToken }
+  if (config.jwtLocal === true) await store.write(() => ensureLocalKeyStep())
+  // the local key is read at start and every minute (another replica or `scimd token` may make or rotate it)
+  let key: JWK | undefined
+  const refresh = async () => {
+    key = publicHalf(await store.read(loadLocalKeyStep()))
+  }
+  let timer: ReturnType<typeof setInterval> | undefined
+  if (plan.useLocalKey) {
+    await refresh()
+    timer = setInterval(() => void refresh().catch(() => {}), 60_000)
+    timer.unref?.()
+  }
+  const { app, auth } = build(config, log, store, undefined, state, plan.useLocalKey ? () => key : undefined, opts)
+  return { app, store, auth, generatedToken, log, stop: () => timer && clearInterval(timer) }
 }
 
 /** The authenticator's settings from the configuration. */
@@ -91,6 +165,8 @@ export function authConfig(config: Config, bearerTokens: string[], localKey: (()
   }
 }
 
-export function closeAll(s: Started) {
-  closeDatabase(s.db)
+export async function closeAll(s: Started) {
+  s.stop?.()
+  if (s.db) closeDatabase(s.db)
+  else await s.store.close()
 }

@@ -14,28 +14,37 @@ import { createHash, generateKeyPairSync } from 'node:crypto'
 import { importJWK, SignJWT, type JWK } from 'jose'
 import type { Config } from './config'
 import type { Db } from './db/client'
-import { getSetting, putSetting } from './db/repo'
+import { sqliteStore } from './db/sqlite-store'
+import { q, settled, type Step } from './db/store'
 import { parseDuration } from './auth-options'
 
 export const LOCAL_KEY_SETTING = 'auth.local_jwt_private_jwk'
 
 /** The local private JWK (with kid and alg), or undefined when `scimd token` has not made one yet. */
-export function loadLocalPrivateJwk(db: Db): JWK | undefined {
-  const text = getSetting(db, LOCAL_KEY_SETTING)
+export function* loadLocalKeyStep(): Step<JWK | undefined> {
+  const text = yield* q((r) => r.getSetting(LOCAL_KEY_SETTING))
   return text ? (JSON.parse(text) as JWK) : undefined
 }
 
-/** The public half of the local key (what /.well-known/jwks.json serves). */
-export function localPublicJwk(db: Db): JWK | undefined {
-  const jwk = loadLocalPrivateJwk(db)
+export function loadLocalPrivateJwk(db: Db): JWK | undefined {
+  return settled(sqliteStore(db).read(loadLocalKeyStep()))
+}
+
+/** The public half of a private JWK (what /.well-known/jwks.json serves). */
+export function publicHalf(jwk: JWK | undefined): JWK | undefined {
   if (!jwk) return undefined
   const { kty, crv, x, y, kid, alg } = jwk
   return { kty, crv, x, y, kid, alg, use: 'sig' }
 }
 
+/** The public half of the local key. */
+export function localPublicJwk(db: Db): JWK | undefined {
+  return publicHalf(loadLocalPrivateJwk(db))
+}
+
 /** The local key pair: read it, or make it (ES256, P-256) and keep the private JWK in the settings table. */
-export function ensureLocalKey(db: Db): { jwk: JWK; created: boolean } {
-  const existing = loadLocalPrivateJwk(db)
+export function* ensureLocalKeyStep(): Step<{ jwk: JWK; created: boolean }> {
+  const existing = yield* loadLocalKeyStep()
   if (existing) return { jwk: existing, created: false }
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const jwk = privateKey.export({ format: 'jwk' }) as JWK
@@ -43,10 +52,13 @@ export function ensureLocalKey(db: Db): { jwk: JWK; created: boolean } {
   jwk.kid = createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })).digest('base64url')
   jwk.alg = 'ES256'
   // another process may have made one meanwhile: keep the first
-  const again = loadLocalPrivateJwk(db)
-  if (again) return { jwk: again, created: false }
-  putSetting(db, LOCAL_KEY_SETTING, JSON.stringify(jwk))
-  return { jwk, created: true }
+  const kept = yield* q((r) => r.putSettingOnce(LOCAL_KEY_SETTING, JSON.stringify(jwk)))
+  const keptJwk = JSON.parse(kept) as JWK
+  return { jwk: keptJwk, created: keptJwk.kid === jwk.kid }
+}
+
+export function ensureLocalKey(db: Db): { jwk: JWK; created: boolean } {
+  return settled(sqliteStore(db).write(() => ensureLocalKeyStep()))
 }
 
 export interface TokenArgs {

@@ -131,7 +131,7 @@ export async function importMain(config: Config, rest: string[], io: Io): Promis
     io.err(`scimd import: ${(e as Error).message}\n(batches written before this point are stored)\n`)
     return 1
   } finally {
-    closeDatabase(deps.db)
+    closeDatabase(deps.db!)
   }
 }
 
@@ -162,6 +162,6 @@ export async function exportMain(config: Config, rest: string[], io: Io): Promis
     io.err(`scimd export: ${(e as Error).message}\n`)
     return 1
   } finally {
-    closeDatabase(deps.db)
+    closeDatabase(deps.db!)
   }
 }

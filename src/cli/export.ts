@@ -16,7 +16,7 @@ export interface ExportSummary {
 
 /** Writes the lines through `write` (awaited every page, so a slow pipe applies back-pressure). */
 export async function exportAll(deps: ServiceDeps, write: (chunk: string) => unknown | Promise<unknown>, pageSize = 1000): Promise<ExportSummary> {
-  const b = repo.bulk(deps.db)
+  const b = repo.bulk(deps.db!)
   const tenant = deps.tenant
   const summary: ExportSummary = { users: 0, groups: 0, memberships: 0 }
 

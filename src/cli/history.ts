@@ -6,6 +6,7 @@
 import type { Config } from '../config'
 import { closeDatabase, openDatabase } from '../db/client'
 import { runMigrations } from '../db/migrate'
+import { settled } from '../db/store'
 import { HistoryQueryError, queryHistory, type HistoryEntry, type HistoryFilter } from '../resources/history'
 
 export interface HistoryIo {
@@ -123,12 +124,12 @@ export function historyMain(config: Config, args: string[], io: HistoryIo, now: 
     const at = now()
     // with --limit, the newest N (read newest first, printed oldest first); else every match in pages
     let entries: HistoryEntry[]
-    if (parsed.limit !== undefined) entries = queryHistory(db, parsed.filter, { offset: 0, limit: parsed.limit }, at).entries.reverse()
+    if (parsed.limit !== undefined) entries = settled(queryHistory(db, parsed.filter, { offset: 0, limit: parsed.limit }, at)).entries.reverse()
     else {
       entries = []
       const PAGE = 1000
       for (let offset = 0; ; offset += PAGE) {
-        const page = queryHistory(db, parsed.filter, { offset, limit: PAGE, ascending: true }, at).entries
+        const page = settled(queryHistory(db, parsed.filter, { offset, limit: PAGE, ascending: true }, at)).entries
         entries.push(...page)
         if (page.length < PAGE) break
       }

@@ -124,7 +124,7 @@ async function hashPassword(p: string): Promise<string> {
 export async function importRecords(deps: ServiceDeps, records: AsyncIterable<RawRecord>, format: Format, opts: ImportOptions & { fraction?: () => number | undefined } = {}): Promise<ImportSummary> {
   const started = performance.now()
   const batchSize = Math.max(1, opts.batchSize ?? 1000)
-  const b = repo.bulk(deps.db)
+  const b = repo.bulk(deps.db!)
   const tenant = deps.tenant
   const userRt = resourceType(deps, 'User')
   const groupRt = resourceType(deps, 'Group')
@@ -233,7 +233,7 @@ export async function importRecords(deps: ServiceDeps, records: AsyncIterable<Ra
     await Promise.all(prepared.filter((p) => p.password !== undefined).map(async (p) => (p.passwordHash = await hashPassword(p.password!))))
     const ts = deps.now().toISOString()
     created.User = created.Group = 0
-    deps.db.transaction(
+    deps.db!.transaction(
       () => {
         for (const p of prepared) {
           try {
@@ -272,7 +272,7 @@ export async function importRecords(deps: ServiceDeps, records: AsyncIterable<Ra
 /** Resolves and inserts the memberships collected from all rows, in batches. */
 function applyMemberships(deps: ServiceDeps, pending: PendingMembership[], batchSize: number, summary: ImportSummary) {
   if (pending.length === 0) return
-  const b = repo.bulk(deps.db)
+  const b = repo.bulk(deps.db!)
   const tenant = deps.tenant
   const groupRt = resourceType(deps, 'Group')
   const byName = new Map<string, string>()
@@ -304,10 +304,10 @@ function applyMemberships(deps: ServiceDeps, pending: PendingMembership[], batch
   for (let i = 0; i < pending.length; i += batchSize) {
     const chunk = pending.slice(i, i + batchSize)
     createdGroups = 0
-    deps.db.transaction(
+    deps.db!.transaction(
       () => {
         const refs = chunk.filter((p) => p.memberRef !== undefined).map((p) => p.memberRef!)
-        const kinds = refs.length ? repo.resolveMemberIds(deps.db, tenant, refs) : new Map<string, Kind>()
+        const kinds = refs.length ? repo.resolveMemberIds(deps.db!, tenant, refs) : new Map<string, Kind>()
         for (const p of chunk) {
           try {
             let groupId: string, memberId: string, memberType: Kind
@@ -339,7 +339,7 @@ function applyMemberships(deps: ServiceDeps, pending: PendingMembership[], batch
   // membership changes are changes of the group: new version and lastModified, once per group
   const ids = [...touched]
   for (let i = 0; i < ids.length; i += batchSize)
-    deps.db.transaction(() => {
+    deps.db!.transaction(() => {
       for (const id of ids.slice(i, i + batchSize)) b.touchGroup(tenant, id, ts)
     })
   summary.membershipErrors.sort((a, b) => a.line - b.line)

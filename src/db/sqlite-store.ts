@@ -79,7 +79,7 @@ export function sqliteStore(db: Db): Store {
     sql: { filterToSql, sortToSql, memberFilterToSql },
     read: <T>(step: Step<T>) => runSync(step, r),
     snapshot: <T>(step: Step<T>) => db.$client.transaction(() => runSync(step, r)).deferred(),
-    write: <T>(step: Step<T>) => db.$client.transaction(() => runSync(step, r)).immediate(),
+    write: <T>(step: Step<T> | (() => Step<T>)) => db.$client.transaction(() => runSync(typeof step === 'function' ? step() : step, r)).immediate(),
     close: () => {},
   }
   stores.set(db, s)

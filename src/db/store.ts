@@ -96,9 +96,18 @@ export interface Store {
   read<T>(step: Step<T>): Maybe<T>
   /** runs a read-only step in one snapshot (a page and its total agree) */
   snapshot<T>(step: Step<T>): Maybe<T>
-  /** runs a step in one write transaction: all or nothing */
-  write<T>(step: Step<T>): Maybe<T>
+  /**
+   * runs a step in one write transaction: all or nothing. Given a function making the step, a store may run it
+   * again after a deadlock or serialization failure (PostgreSQL); a step itself runs once.
+   */
+  write<T>(step: Step<T> | (() => Step<T>)): Maybe<T>
   close(): Maybe<void>
+}
+
+/** The value of a synchronous store's answer (the SQLite store; CLI commands that open SQLite themselves). */
+export function settled<T>(v: Maybe<T>): T {
+  if (v instanceof Promise) throw new Error('expected a synchronous (SQLite) store')
+  return v
 }
 
 /** Runs a step against a synchronous repo, each operation's value handed straight back. */

@@ -10,6 +10,7 @@ import { Elysia } from 'elysia'
 import { SCIM_CONTENT_TYPE } from '../scim/constants'
 import { invalidSyntax, invalidValue, notFound, payloadTooLarge, ScimError, serviceUnavailable, uniqueness } from '../scim/errors'
 import type { Logger } from '../log'
+import { pgErrorToScim } from '../db/pg/errors'
 
 export function scimResponse(err: ScimError): Response {
   return new Response(JSON.stringify(err.toJSON()), {
@@ -64,7 +65,17 @@ export async function readJsonObject(request: Request, maxBody: number): Promise
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw invalidSyntax('Request body must be a JSON object')
+  // U+0000 cannot be stored by every store (PostgreSQL refuses it in text and jsonb): refused on both, the same way.
+  // Only the escape can carry it (a raw NUL inside a JSON string is invalid JSON), so the walk runs only then.
+  if (text.includes('\\u0000') && holdsNul(value)) throw invalidValue('A string in the request holds U+0000 (NUL), which scimd does not store')
   return value as Record<string, unknown>
+}
+
+function holdsNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\u0000')
+  if (Array.isArray(v)) return v.some(holdsNul)
+  if (v && typeof v === 'object') return Object.entries(v).some(([k, x]) => k.includes('\u0000') || holdsNul(x))
+  return false
 }
 
 /** Maps whatever reached onError to a SCIM error. */
@@ -77,6 +88,8 @@ export function toScimError(code: string | number, error: unknown, log?: Logger)
     return serviceUnavailable('The database is busy; retry shortly', 1)
   if (sqliteCode === 'SQLITE_CONSTRAINT_UNIQUE' || sqliteCode === 'SQLITE_CONSTRAINT_PRIMARYKEY')
     return uniqueness('A resource with the same unique attribute already exists')
+  const pg = pgErrorToScim(error)
+  if (pg) return pg
   switch (code) {
     case 'NOT_FOUND':
       return notFound('No such endpoint')

@@ -12,7 +12,8 @@
 import * as repo from '../db/repo'
 import type { Db } from '../db/client'
 import type { Kind, StoredResource } from '../db/repo'
-import { q, type Step } from '../db/store'
+import { q, type Maybe, type Step, type Store } from '../db/store'
+import { sqliteStore } from '../db/sqlite-store'
 
 export type HistoryOp = 'create' | 'replace' | 'patch' | 'delete' | 'member_add' | 'member_remove'
 export const HISTORY_OPS: HistoryOp[] = ['create', 'replace', 'patch', 'delete', 'member_add', 'member_remove']
@@ -28,7 +29,6 @@ export interface Audit {
 
 /** What the history needs from the service dependencies. */
 export interface HistoryDeps {
-  db: Db
   tenant: string
   now: () => Date
   /** false when SCIMD_HISTORY_DAYS=0 */
@@ -155,25 +155,32 @@ export const PRUNE_INTERVAL_MS = 60_000
  * Deletes history rows older than `days` in batches of `batch` rows (each its own short statement), at most
  * `maxBatches` per call so that one call never holds the database for long. Returns how many rows went.
  */
-export function pruneHistory(db: Db, days: number, now: Date, opts: { batch?: number; maxBatches?: number } = {}): number {
+export function pruneHistory(target: Store | Db, days: number, now: Date, opts: { batch?: number; maxBatches?: number } = {}): Maybe<number> {
   if (days <= 0) return 0
   const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString()
   const batch = opts.batch ?? PRUNE_BATCH
   const maxBatches = opts.maxBatches ?? 20
-  let total = 0
-  for (let i = 0; i < maxBatches; i++) {
-    const n = repo.pruneHistory(db, cutoff, batch)
-    total += n
-    if (n < batch) break
-  }
-  return total
+  // outside a transaction: each batch is its own short statement
+  return asStore(target).read(
+    (function* (): Step<number> {
+      let total = 0
+      for (let i = 0; i < maxBatches; i++) {
+        const n = yield* q((r) => r.pruneHistory(cutoff, batch))
+        total += n
+        if (n < batch) break
+      }
+      return total
+    })(),
+  )
 }
+
+const asStore = (t: Store | Db): Store => ('snapshot' in t && 'write' in t ? (t as Store) : sqliteStore(t as Db))
 
 /**
  * Prunes on a timer (unref'd: it never keeps the process alive). Each tick deletes at most a few batches; when it
  * had more to do it comes back soon (yielding to requests in between) instead of deleting everything at once.
  */
-export function startHistoryPruner(db: Db, days: number, opts: { now?: () => Date; intervalMs?: number; firstDelayMs?: number; onError?: (e: unknown) => void } = {}): () => void {
+export function startHistoryPruner(target: Store | Db, days: number, opts: { now?: () => Date; intervalMs?: number; firstDelayMs?: number; onError?: (e: unknown) => void } = {}): () => void {
   if (days <= 0) return () => {}
   const now = opts.now ?? (() => new Date())
   const interval = opts.intervalMs ?? PRUNE_INTERVAL_MS
@@ -181,16 +188,24 @@ export function startHistoryPruner(db: Db, days: number, opts: { now?: () => Dat
   let stopped = false
   const tick = () => {
     if (stopped) return
-    let more = false
+    const maxBatches = 4
+    const next = (more: boolean) => {
+      if (stopped) return
+      timer = setTimeout(tick, more ? 50 : interval)
+      timer.unref?.()
+    }
     try {
-      const maxBatches = 4
-      more = pruneHistory(db, days, now(), { maxBatches }) >= PRUNE_BATCH * maxBatches
+      const n = pruneHistory(target, days, now(), { maxBatches })
+      if (n instanceof Promise)
+        n.then(
+          (x) => next(x >= PRUNE_BATCH * maxBatches),
+          (e) => (opts.onError?.(e), next(false)),
+        )
+      else next(n >= PRUNE_BATCH * maxBatches)
     } catch (e) {
       opts.onError?.(e)
+      next(false)
     }
-    if (stopped) return
-    timer = setTimeout(tick, more ? 50 : interval)
-    timer.unref?.()
   }
   timer = setTimeout(tick, opts.firstDelayMs ?? 1_000)
   timer.unref?.()
@@ -285,8 +300,8 @@ export interface HistoryFilter {
 }
 
 /** Reads history with the filters as given on the wire / command line (raw strings); newest first. */
-export function queryHistory(db: Db, f: HistoryFilter, page: { offset: number; limit: number; ascending?: boolean }, now: Date) {
-  const { total, rows } = repo.listHistory(db, {
+export function queryHistory(target: Store | Db, f: HistoryFilter, page: { offset: number; limit: number; ascending?: boolean }, now: Date): Maybe<{ total: number; entries: HistoryEntry[] }> {
+  const query = {
     tenant: f.tenant,
     resourceId: f.id || undefined,
     resourceType: f.type ? parseTypeArg(f.type) : undefined,
@@ -296,6 +311,11 @@ export function queryHistory(db: Db, f: HistoryFilter, page: { offset: number; l
     ascending: page.ascending,
     offset: page.offset,
     limit: page.limit,
-  })
-  return { total, entries: rows.map(toEntry) }
+  }
+  return asStore(target).read(
+    (function* (): Step<{ total: number; entries: HistoryEntry[] }> {
+      const { total, rows } = yield* q((r) => r.listHistory(query))
+      return { total, entries: rows.map(toEntry) }
+    })(),
+  )
 }

@@ -66,7 +66,7 @@ export function* applyMemberOp(deps: ServiceDeps, groupId: string, op: ExternalO
 
 export function patchResource(deps: ServiceDeps, kind: Kind, id: string, body: unknown, ifMatch?: string | null): Maybe<StoredResource> {
   const ops = parsePatchRequest(body, { strict: deps.strict })
-  return storeOf(deps).write(patchStep(deps, kind, id, ops, ifMatch))
+  return storeOf(deps).write(() => patchStep(deps, kind, id, ops, ifMatch))
 }
 
 function* patchStep(deps: ServiceDeps, kind: Kind, id: string, ops: PatchOperation[], ifMatch?: string | null): Step<StoredResource> {

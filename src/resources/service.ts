@@ -17,7 +17,8 @@ import { MemberDelta, recordMembers, recordWrite, type Audit } from './history'
 export type { Step } from '../db/store'
 
 export interface ServiceDeps {
-  db: Db
+  /** the SQLite database (absent on PostgreSQL, where `store` is given) */
+  db?: Db
   /** where resources live; the SQLite store of `db` when absent (src/db/store.ts) */
   store?: Store
   registry: SchemaRegistry
@@ -46,7 +47,9 @@ export interface Member {
 
 /** The store the services run their steps on. */
 export function storeOf(deps: ServiceDeps): Store {
-  return deps.store ?? sqliteStore(deps.db)
+  if (deps.store) return deps.store
+  if (!deps.db) throw new Error('ServiceDeps needs a store or a SQLite db')
+  return sqliteStore(deps.db)
 }
 
 export function resourceType(deps: ServiceDeps, kind: Kind): ResourceTypeDef {
@@ -149,7 +152,7 @@ export async function createResource(deps: ServiceDeps, kind: Kind, body: unknow
   const passwordHash = await hashPassword(password)
   const ts = nowIso(deps)
   const stored: StoredResource = { id: Bun.randomUUIDv7(), version: 1, created: ts, lastModified: ts, data }
-  return storeOf(deps).write(createStep(deps, kind, stored, passwordHash, members))
+  return storeOf(deps).write(() => createStep(deps, kind, stored, passwordHash, members))
 }
 
 function* createStep(deps: ServiceDeps, kind: Kind, stored: StoredResource, passwordHash: string | null | undefined, members: Member[] | undefined): Step<StoredResource> {
@@ -217,7 +220,7 @@ export async function replaceResource(
   const canonical = validateResource(deps.registry, rt, body, { strict: deps.strict })
   const { data, password, members } = splitSpecial(kind, canonical)
   const passwordHash = await hashPassword(password)
-  return storeOf(deps).write(replaceStep(deps, kind, rt, id, data, passwordHash, members, ifMatch))
+  return storeOf(deps).write(() => replaceStep(deps, kind, rt, id, data, passwordHash, members, ifMatch))
 }
 
 /** Writes the next version; a concurrent writer in between (another replica) fails If-Match or the write. */
@@ -262,7 +265,7 @@ function* replaceStep(
 }
 
 export function deleteResource(deps: ServiceDeps, kind: Kind, id: string, ifMatch?: string | null): Maybe<void> {
-  return storeOf(deps).write(deleteStep(deps, kind, id, ifMatch))
+  return storeOf(deps).write(() => deleteStep(deps, kind, id, ifMatch))
 }
 
 function* deleteStep(deps: ServiceDeps, kind: Kind, id: string, ifMatch?: string | null): Step<void> {

@@ -79,7 +79,7 @@ const newPassword = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))
 export function createTenant(store: Store, raw: unknown, now = new Date(), opts: { files?: boolean } = {}): Maybe<{ tenant: TenantView; credentials: TenantCredentials }> {
   const input = checkInput(raw, opts)
   return store.write(
-    (function* (): Step<{ tenant: TenantView; credentials: TenantCredentials }> {
+    function* (): Step<{ tenant: TenantView; credentials: TenantCredentials }> {
       if (yield* q((r) => r.getTenant(input.id))) throw conflict(`Tenant '${input.id}' already exists`)
       const token = generateToken()
       const password = input.basicUser ? newPassword() : undefined
@@ -95,14 +95,14 @@ export function createTenant(store: Store, raw: unknown, now = new Date(), opts:
       }
       yield* q((r) => r.insertTenant(row))
       return { tenant: viewOf(row), credentials: { token, ...(password ? { basic: { user: input.basicUser!, password } } : {}) } }
-    })(),
+    },
   )
 }
 
 /** New credentials; the old ones stop working at once. */
 export function rotateTenant(store: Store, id: string, now = new Date()): Maybe<{ tenant: TenantView; credentials: TenantCredentials }> {
   return store.write(
-    (function* (): Step<{ tenant: TenantView; credentials: TenantCredentials }> {
+    function* (): Step<{ tenant: TenantView; credentials: TenantCredentials }> {
       const row = yield* q((r) => r.getTenant(id))
       if (!row) throw notFound(`Tenant '${id}' not found`)
       const token = generateToken()
@@ -110,7 +110,7 @@ export function rotateTenant(store: Store, id: string, now = new Date()): Maybe<
       const next = { tokenHash: hex(token), basicPasswordHash: password ? hex(password) : null, rotated: now.toISOString() }
       yield* q((r) => r.updateTenant(id, next))
       return { tenant: viewOf({ ...row, ...next }), credentials: { token, ...(password ? { basic: { user: row.basicUser!, password } } : {}) } }
-    })(),
+    },
   )
 }
 
@@ -121,7 +121,7 @@ export function rotateTenant(store: Store, id: string, now = new Date()): Maybe<
  */
 export function updateTenant(store: Store, id: string, raw: unknown, opts: { files?: boolean } = {}): Maybe<{ tenant: TenantView; changed: string[] }> {
   return store.write(
-    (function* (): Step<{ tenant: TenantView; changed: string[] }> {
+    function* (): Step<{ tenant: TenantView; changed: string[] }> {
       const row = yield* q((r) => r.getTenant(id))
       if (!row) throw notFound(`Tenant '${id}' not found`)
       if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalidValue('Expected a JSON object {"profile": "okta", "auth": {"jwtJwksUrl": "…"}}')
@@ -137,17 +137,17 @@ export function updateTenant(store: Store, id: string, raw: unknown, opts: { fil
       if (Object.keys(next).length) yield* q((r) => r.updateTenant(id, next))
       const changed = [...('profile' in next ? ['profile'] : []), ...('auth' in o && o.auth && typeof o.auth === 'object' ? Object.keys(o.auth).map((k) => `auth.${k}`) : 'auth' in o ? ['auth'] : [])]
       return { tenant: viewOf({ ...row, ...next }), changed }
-    })(),
+    },
   )
 }
 
 export function removeTenant(store: Store, id: string): Maybe<{ users: number; groups: number }> {
   return store.write(
-    (function* (): Step<{ users: number; groups: number }> {
+    function* (): Step<{ users: number; groups: number }> {
       const r = yield* q((x) => x.deleteTenant(id))
       if (!r) throw notFound(`Tenant '${id}' not found`)
       return r
-    })(),
+    },
   )
 }
 

@@ -129,15 +129,15 @@ export function directoryRoutes(o: DirectoryOptions) {
 
   const withLinks = (e: HistoryEntry) => ({ ...e, inInspector: e.requestId ? Boolean(o.hasExchange?.(e.requestId)) : false })
 
-  const history = (request: Request, id?: string) => {
+  const history = async (request: Request, id?: string) => {
     const q = new URL(request.url).searchParams
     const count = whole('count', q.get('count'), ADMIN_PAGE, 0, ADMIN_MAX_COUNT)
     const startIndex = whole('startIndex', q.get('startIndex'), 1, 1, Number.MAX_SAFE_INTEGER)
     const order = q.get('order')
     if (order && order !== 'newest' && order !== 'oldest') throw invalidValue(`order must be newest or oldest, got '${order}'`)
     try {
-      const { total, entries } = queryHistory(
-        ctx.deps.db,
+      const { total, entries } = await queryHistory(
+        svc.storeOf(ctx.deps),
         {
           tenant: q.get('tenant') || ctx.deps.tenant,
           since: q.get('since') || undefined,

@@ -34,7 +34,8 @@ const PATCH_URN = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 const dir = mkdtempSync(join(tmpdir(), 'scimd-bench-membership-'))
 const config: Config = { ...DEFAULTS, databaseUrl: join(dir, 'bench.sqlite'), bearerTokens: [TOKEN], logLevel: 'silent' }
 const started = assemble(config, silentLogger)
-const { app, db } = started
+const { app } = started
+const db = started.db!
 const TENANT = 'default'
 
 // ── seed ───────────────────────────────────────────────────────────────────────────────────────────────────

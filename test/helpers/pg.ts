@@ -33,6 +33,8 @@ interface Cluster {
   dir?: string
   bin?: string
   runAs?: string[]
+  /** the pg_ctl start command that started it (same port), for privateCluster().start() */
+  startCmd?: string[]
 }
 
 let cluster: Promise<Cluster | undefined> | undefined
@@ -80,6 +82,43 @@ function withDatabase(url: string, name: string): string {
   const u = new URL(url)
   u.pathname = `/${name}`
   return u.toString()
+}
+
+// ── a cluster of one's own ───────────────────────────────────────────────────────────────────────────────────
+
+/** A throwaway cluster that one test file may stop and start (outage tests); gone at process exit like the shared one. */
+export interface PrivateCluster {
+  /** postgres://…/postgres on a fixed loopback port (the same after stop/start) */
+  url: string
+  /** pg_ctl stop -m fast: connections are terminated, new ones refused */
+  stop(): void
+  /** pg_ctl start on the same port and data */
+  start(): void
+  /** stops the server and removes its folder */
+  close(): void
+}
+
+/**
+ * Starts a private local cluster (initdb + pg_ctl, ~1 s), or resolves to undefined where pgUrl() would skip. With
+ * SCIMD_TEST_PG_URL alone (no local binaries) there is no server this process may stop: undefined too.
+ */
+export async function privateCluster(): Promise<PrivateCluster | undefined> {
+  const policy = process.env.SCIMD_TEST_PG
+  if (policy === 'off') return undefined
+  const bin = findBin()
+  if (!bin) {
+    if (policy === 'required' && !process.env.SCIMD_TEST_PG_URL)
+      throw new Error('SCIMD_TEST_PG=required but no /usr/lib/postgresql/*/bin/initdb was found (run .ci/pg-install)')
+    return undefined
+  }
+  const c = await startCluster(bin)
+  const data = join(c.dir!, 'data')
+  return {
+    url: c.url,
+    stop: () => void run([...(c.runAs ?? []), join(bin, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop'], 'pg_ctl stop'),
+    start: () => void run(c.startCmd!, 'pg_ctl start'),
+    close: () => stopCluster(c),
+  }
 }
 
 // ── the local cluster ──────────────────────────────────────────────────────────────────────────────────────
@@ -166,7 +205,9 @@ async function startCluster(bin: string): Promise<Cluster> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
     try {
-      run([...runAs, join(bin, 'pg_ctl'), '-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '30', '-o', `${opts} -p ${port}`, 'start'], 'pg_ctl start')
+      const startCmd = [...runAs, join(bin, 'pg_ctl'), '-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '30', '-o', `${opts} -p ${port}`, 'start']
+      run(startCmd, 'pg_ctl start')
+      c.startCmd = startCmd
       c.url = `postgres://${USER}@127.0.0.1:${port}/postgres`
       pgStartMs = performance.now() - t0
       return c

@@ -1,0 +1,549 @@
+/**
+ * All SQL of the PostgreSQL store (with src/db/pg/filter-sql.ts): the `Repo` of src/db/store.ts over Bun's SQL
+ * client, statement for statement the twin of src/db/repo.ts (SQLite) — same ordering rules, same "a page that is
+ * not full needs no count" rule, the same tenant scoping, counters and history.
+ *
+ * How it runs SQL: fixed statements are written here as text with `$n` parameters; dynamic ones (a filter's WHERE,
+ * a sortBy's ORDER BY) are drizzle `sql` fragments rendered by PgDialect to text + parameters. Both go through
+ * `client.unsafe(text, params)`: never a value in the text, and Bun prepares each distinct text once per connection.
+ *
+ * Differences from SQLite, and why:
+ * - A repo is made per unit of work (src/db/pg/store.ts): `mode` says whether it runs in a write transaction. There,
+ *   reads of the resource about to change lock its row (`FOR NO KEY UPDATE`: the strength UPDATE itself takes, so
+ *   two writers of one resource queue up while foreign-key checks of member inserts, which take KEY SHARE, do not
+ *   wait), and resolveMemberIds takes KEY SHARE on the members it found, so a concurrent DELETE of such a member
+ *   waits for this transaction and then also deletes the membership row it adds (no member pointing at nothing).
+ *   updateResource puts `version = expectVersion` in the UPDATE's WHERE (If-Match in the statement itself).
+ * - Row order of group members is group_members.seq (SQLite: rowid). DELETE … RETURNING gives no promised order,
+ *   so removed ids come back in seq order (insertion order).
+ * - `ORDER BY null` is an error in PostgreSQL ("non-integer constant"), and sortToSql yields `null` for an unknown
+ *   attribute: such a sort key is dropped from ORDER BY (every row's key is NULL, so the order is the id's anyway).
+ * - Keyset/merged pages are `(arm) union all (arm)` without wrapping subqueries, so that an arm's untyped `null`
+ *   sort key takes the other arm's type.
+ * - An insert and its counter bump are one statement (a data-modifying CTE), a delete and its counter too: one
+ *   round trip each (the memberships of a deleted resource are a second statement: see deleteSql).
+ * - count(*) and bigint come back from Bun as strings: cast to int in SQL (counts) or Number() (seq).
+ */
+import { sql, type SQL } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
+import type { SQL as BunSQL } from 'bun'
+import type { Repo } from '../store'
+import type {
+  GroupColumns,
+  HistoryQuery,
+  HistoryRow,
+  Kind,
+  ListQuery,
+  MemberRow,
+  PageRow,
+  QueryPart,
+  SeekPosition,
+  StoredResource,
+  UserColumns,
+} from '../repo'
+import type { TenantRow } from '../tenants'
+
+const dialect = new PgDialect()
+
+/** How a repo's reads behave: `write` locks the rows it reads for change (see the header). */
+export type RepoMode = 'read' | 'snapshot' | 'write'
+
+type Row = Record<string, unknown>
+const tableName = (kind: Kind) => (kind === 'User' ? 'users' : 'groups')
+
+/** jsonb comes back parsed; should a driver hand back text instead, parse it. */
+const json = (v: unknown): Record<string, unknown> => (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown>
+
+const toStored = (r: Row): StoredResource => ({
+  id: r.id as string,
+  version: r.version as number,
+  created: r.created as string,
+  lastModified: r.last_modified as string,
+  data: json(r.data),
+})
+
+const toPageRow = (r: Row): PageRow => ({ ...toStored(r), kind: r.kind as Kind, sortKey: (r.sk ?? null) as string | number | null })
+
+/** sortToSql's answer for an attribute nothing holds: a constant NULL, which PostgreSQL refuses in ORDER BY. */
+function isNullLiteral(s: SQL | undefined): boolean {
+  if (!s) return false
+  const q = dialect.sqlToQuery(s)
+  return q.params.length === 0 && /^\(?\s*null\s*\)?$/i.test(q.sql.trim())
+}
+
+const nullsPlace = (descending: boolean) => sql.raw(descending ? 'nulls first' : 'nulls last')
+
+function partCond(tenant: string, part: QueryPart): SQL {
+  return part.where ? sql`r.tenant_id = ${tenant} and (${part.where})` : sql`r.tenant_id = ${tenant}`
+}
+
+/** The select list of one arm of a page query; `sk` the sort key, `null` (untyped) without one. */
+function armSelect(tenant: string, part: QueryPart, sortExpr: SQL | undefined, extra?: SQL): SQL {
+  const sk = sortExpr ? sql`(${sortExpr})` : sql`null`
+  const base = partCond(tenant, part)
+  const cond = extra ? sql`${base} and ${extra}` : base
+  return sql`select ${part.kind}::text as kind, r.id, r.version, r.created, r.last_modified, r.data, ${sk} as sk from ${sql.raw(tableName(part.kind))} r where ${cond}`
+}
+
+const USER_UPDATE = `update users set version = $3, last_modified = $4, data = $5, user_name_key = $6, external_id = $7,
+    display_name_key = $8, active = $9, password_hash = case when $10::boolean then $11::text else password_hash end
+  where tenant_id = $1 and id = $2`
+const GROUP_UPDATE = `update groups set version = $3, last_modified = $4, data = $5, display_name_key = $6, external_id = $7
+  where tenant_id = $1 and id = $2`
+
+/** The counter bump that rides along an insert (one statement, one round trip; the CTE runs unreferenced). */
+const bump = (kind: Kind) => `insert into counters (tenant_id, resource_type, count) values ($2, '${kind}', 1)
+  on conflict (tenant_id, resource_type) do update set count = counters.count + excluded.count`
+
+const INSERT_USER = `with ins as (
+    insert into users (id, tenant_id, version, created, last_modified, data, user_name_key, external_id, display_name_key, active, password_hash)
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning 1)
+  ${bump('User')}`
+const INSERT_GROUP = `with ins as (
+    insert into groups (id, tenant_id, version, created, last_modified, data, display_name_key, external_id)
+    values ($1, $2, $3, $4, $5, $6, $7, $8) returning 1)
+  ${bump('Group')}`
+
+/**
+ * A delete and its counter in one statement (the counter moves only when a row went). The memberships where the
+ * resource is the member go in a second statement: under READ COMMITTED it takes a new snapshot, so it also sees a
+ * membership that a concurrent transaction added (it held KEY SHARE on the member, so this DELETE waited for its
+ * commit); inside the first statement its snapshot would predate that commit and leave the row behind. The
+ * group's own member rows go by ON DELETE CASCADE.
+ */
+const deleteSql = (table: 'users' | 'groups', kind: Kind) => `with d as (delete from ${table} where tenant_id = $1 and id = $2 returning id),
+  c as (insert into counters (tenant_id, resource_type, count) select $1, '${kind}', -count(*) from d having count(*) > 0
+        on conflict (tenant_id, resource_type) do update set count = counters.count + excluded.count)
+  select count(*)::int as n from d`
+const DELETE_USER = deleteSql('users', 'User')
+const DELETE_GROUP = deleteSql('groups', 'Group')
+
+const MEMBERS_OF = `select m.member_id as "memberId", m.member_type as "memberType",
+    coalesce(u.data ->> 'displayName', u.data ->> 'userName', g.data ->> 'displayName') as display
+  from group_members m
+  left join users u on m.member_type = 'User' and u.id = m.member_id
+  left join groups g on m.member_type = 'Group' and g.id = m.member_id
+  where m.group_id = $1
+  order by m.seq`
+
+const TENANT_COLUMNS = `id, created, profile, token_hash as "tokenHash", basic_user as "basicUser", basic_password_hash as "basicPasswordHash", rotated, auth`
+/** TenantRow field → tenants column, for updateTenant */
+const TENANT_FIELDS: Record<string, string> = {
+  profile: 'profile',
+  tokenHash: 'token_hash',
+  basicUser: 'basic_user',
+  basicPasswordHash: 'basic_password_hash',
+  rotated: 'rotated',
+  auth: 'auth',
+}
+const toTenant = (r: Row): TenantRow => ({ ...(r as unknown as TenantRow), auth: r.auth === null || r.auth === undefined ? null : json(r.auth) })
+
+const HISTORY_COLUMNS = sql.raw(
+  `seq, tenant_id as tenant, time, op, resource_type as "resourceType", resource_id as "resourceId", request_id as "requestId", principal, before, after, changed, members`,
+)
+
+export class PgRepo implements Repo {
+  /** `FOR NO KEY UPDATE` on reads of a resource inside a write transaction */
+  private readonly lock: string
+
+  constructor(
+    private readonly c: BunSQL,
+    readonly mode: RepoMode,
+  ) {
+    this.lock = mode === 'write' ? ' for no key update' : ''
+  }
+
+  private rows(text: string, params: unknown[]): Promise<Row[]> {
+    return this.c.unsafe(text, params) as unknown as Promise<Row[]>
+  }
+
+  private async count(text: string, params: unknown[]): Promise<number> {
+    return ((await this.c.unsafe(text, params)) as unknown as { count: number }).count
+  }
+
+  private all(q: SQL): Promise<Row[]> {
+    const { sql: text, params } = dialect.sqlToQuery(q)
+    return this.c.unsafe(text, params) as unknown as Promise<Row[]>
+  }
+
+  // ── resources ──────────────────────────────────────────────────────────────────────────────────────────
+
+  async getResource(tenant: string, kind: Kind, id: string): Promise<StoredResource | undefined> {
+    const rows = await this.rows(`select id, version, created, last_modified, data from ${tableName(kind)} where tenant_id = $1 and id = $2${this.lock}`, [
+      tenant,
+      id,
+    ])
+    return rows[0] && toStored(rows[0])
+  }
+
+  async getUserWithGroups(tenant: string, id: string): Promise<{ stored: StoredResource; groups: { id: string; display: string }[] } | undefined> {
+    const rows = await this.rows(
+      `select u.id, u.version, u.created, u.last_modified, u.data,
+         (select coalesce(json_agg(json_build_array(g.id, g.data ->> 'displayName') order by g.id), '[]'::json)
+          from group_members m join groups g on g.id = m.group_id
+          where m.member_id = u.id and g.tenant_id = u.tenant_id) as groups
+       from users u where u.tenant_id = $1 and u.id = $2${this.lock && `${this.lock} of u`}`,
+      [tenant, id],
+    )
+    const row = rows[0]
+    if (!row) return undefined
+    const pairs = (typeof row.groups === 'string' ? JSON.parse(row.groups) : row.groups) as [string, string][]
+    return { stored: toStored(row), groups: pairs.map(([gid, display]) => ({ id: gid, display })) }
+  }
+
+  async getPasswordHash(tenant: string, id: string): Promise<string | null> {
+    const rows = await this.rows('select password_hash as h from users where tenant_id = $1 and id = $2', [tenant, id])
+    return (rows[0]?.h as string | null | undefined) ?? null
+  }
+
+  async findUserIdByKey(tenant: string, userNameKey: string): Promise<string | undefined> {
+    const rows = await this.rows('select id from users where tenant_id = $1 and user_name_key = $2', [tenant, userNameKey])
+    return rows[0]?.id as string | undefined
+  }
+
+  async insertUser(tenant: string, r: StoredResource, cols: UserColumns): Promise<void> {
+    await this.c.unsafe(INSERT_USER, [
+      r.id,
+      tenant,
+      r.version,
+      r.created,
+      r.lastModified,
+      r.data,
+      cols.userNameKey,
+      cols.externalId,
+      cols.displayNameKey,
+      cols.active,
+      cols.passwordHash ?? null,
+    ])
+  }
+
+  async insertGroup(tenant: string, r: StoredResource, cols: GroupColumns): Promise<void> {
+    await this.c.unsafe(INSERT_GROUP, [r.id, tenant, r.version, r.created, r.lastModified, r.data, cols.displayNameKey, cols.externalId])
+  }
+
+  async updateResource(
+    tenant: string,
+    kind: Kind,
+    r: StoredResource,
+    cols: Partial<UserColumns> | Partial<GroupColumns>,
+    expectVersion?: number,
+  ): Promise<boolean> {
+    let text: string
+    let params: unknown[]
+    if (kind === 'User') {
+      const u = cols as Partial<UserColumns>
+      text = USER_UPDATE
+      params = [
+        tenant,
+        r.id,
+        r.version,
+        r.lastModified,
+        r.data,
+        u.userNameKey!,
+        u.externalId ?? null,
+        u.displayNameKey ?? null,
+        u.active ?? null,
+        'passwordHash' in u,
+        u.passwordHash ?? null,
+      ]
+    } else {
+      const g = cols as Partial<GroupColumns>
+      text = GROUP_UPDATE
+      params = [tenant, r.id, r.version, r.lastModified, r.data, g.displayNameKey!, g.externalId ?? null]
+    }
+    // If-Match in the statement: the row is written only if it still has the version the caller read
+    if (expectVersion !== undefined) {
+      params.push(expectVersion)
+      text += ` and version = $${params.length}`
+    }
+    const n = await this.count(text, params)
+    // without expectVersion, as SQLite: the caller holds the row (read FOR NO KEY UPDATE in this transaction)
+    return expectVersion === undefined || n > 0
+  }
+
+  async touchResource(tenant: string, kind: Kind, id: string, lastModified: string): Promise<void> {
+    await this.c.unsafe(`update ${tableName(kind)} set version = version + 1, last_modified = $3 where tenant_id = $1 and id = $2`, [tenant, id, lastModified])
+  }
+
+  async deleteResource(tenant: string, kind: Kind, id: string): Promise<boolean> {
+    const rows = await this.rows(kind === 'User' ? DELETE_USER : DELETE_GROUP, [tenant, id])
+    const gone = (rows[0]?.n as number) > 0
+    if (gone) await this.c.unsafe('delete from group_members where member_id = $1', [id])
+    return gone
+  }
+
+  async countAll(tenant: string, kind: Kind): Promise<number> {
+    const rows = await this.rows('select count from counters where tenant_id = $1 and resource_type = $2', [tenant, kind])
+    return (rows[0]?.count as number | undefined) ?? 0
+  }
+
+  async listResources(tenant: string, kind: Kind, q: ListQuery): Promise<{ total: number; rows: StoredResource[] }> {
+    const tn = sql.raw(tableName(kind))
+    const cond = q.where ? sql`r.tenant_id = ${tenant} and (${q.where})` : sql`r.tenant_id = ${tenant}`
+    const count = async () =>
+      q.where ? (((await this.all(sql`select count(*)::int as n from ${tn} r where ${cond}`))[0]?.n as number) ?? 0) : this.countAll(tenant, kind)
+    if (q.limit <= 0) return { total: await count(), rows: [] }
+    const dir = sql.raw(q.descending ? 'desc' : 'asc')
+    // RFC 7644 §3.4.2.3: missing values last ascending, first descending; ties by id (src/db/repo.ts)
+    const sortExpr = isNullLiteral(q.orderBy) ? undefined : q.orderBy
+    const order = sortExpr ? sql`${sortExpr} ${dir} ${nullsPlace(Boolean(q.descending))}, r.id ${dir}` : q.orderBy ? sql`r.id ${dir}` : sql`r.id asc`
+    const rows = await this.all(
+      sql`select r.id, r.version, r.created, r.last_modified, r.data from ${tn} r where ${cond} order by ${order} limit ${q.limit} offset ${q.offset}`,
+    )
+    // a page that is not full ends the matches (src/db/repo.ts); an empty page past the first proves nothing
+    const total = rows.length < q.limit && (q.offset === 0 || rows.length > 0) ? q.offset + rows.length : await count()
+    return { total, rows: rows.map(toStored) }
+  }
+
+  async countParts(tenant: string, parts: QueryPart[]): Promise<number> {
+    let n = 0
+    for (const part of parts) {
+      n += part.where
+        ? (((await this.all(sql`select count(*)::int as n from ${sql.raw(tableName(part.kind))} r where ${partCond(tenant, part)}`))[0]?.n as number) ?? 0)
+        : await this.countAll(tenant, part.kind)
+    }
+    return n
+  }
+
+  /** Index paging over one or more resource types merged into one order (src/db/repo.ts listAcross). */
+  async listAcross(tenant: string, parts: QueryPart[], q: { descending: boolean; offset: number; limit: number }): Promise<PageRow[]> {
+    if (q.limit <= 0 || parts.length === 0) return []
+    const dir = sql.raw(q.descending ? 'desc' : 'asc')
+    const hasSort = parts.some((p) => p.orderBy)
+    const cap = q.offset + q.limit
+    const arms = parts.map((p) => {
+      const e = isNullLiteral(p.orderBy) ? undefined : p.orderBy
+      const order = !hasSort ? sql`r.id asc` : e ? sql`(${e}) ${dir} ${nullsPlace(q.descending)}, r.id ${dir}` : sql`r.id ${dir}`
+      return sql`(${armSelect(tenant, p, e)} order by ${order} limit ${cap})`
+    })
+    const order = hasSort ? sql`sk ${dir} ${nullsPlace(q.descending)}, id ${dir}` : sql`id asc`
+    const rows = await this.all(sql`${sql.join(arms, sql` union all `)} order by ${order} limit ${q.limit} offset ${q.offset}`)
+    return rows.map(toPageRow)
+  }
+
+  /** Keyset paging (src/db/repo.ts seekPage): the two segments (rows with a sort value, rows without), no OFFSET. */
+  async seekPage(tenant: string, parts: QueryPart[], q: { descending: boolean; after?: SeekPosition; limit: number }): Promise<PageRow[]> {
+    if (q.limit <= 0 || parts.length === 0) return []
+    const sorted = parts.some((p) => p.orderBy)
+    const dir = sql.raw(q.descending ? 'desc' : 'asc')
+    const gt = sql.raw(q.descending ? '<' : '>')
+    const ge = sql.raw(q.descending ? '<=' : '>=')
+    type Segment = 'value' | 'none'
+    const segments: Segment[] = !sorted ? ['none'] : q.descending ? ['none', 'value'] : ['value', 'none']
+    let start = 0
+    if (q.after && sorted) start = segments.indexOf(q.after.key === null ? 'none' : 'value')
+    const out: PageRow[] = []
+    for (let i = start; i < segments.length && out.length < q.limit; i++) {
+      const seg = segments[i]
+      const from = i === start ? q.after : undefined
+      const need = q.limit - out.length
+      const arms: SQL[] = []
+      for (const p of parts) {
+        const literalNull = isNullLiteral(p.orderBy)
+        const e = p.orderBy && !literalNull ? sql`(${p.orderBy})` : undefined
+        let extra: SQL | undefined
+        let order: SQL
+        if (seg === 'value') {
+          if (!e) continue // no value anywhere in this part
+          extra = from ? sql`${e} is not null and ${e} ${ge} ${from.key} and (${e} ${gt} ${from.key} or r.id ${gt} ${from.id})` : sql`${e} is not null`
+          order = sql`${e} ${dir}, r.id ${dir}`
+        } else {
+          const none = e ? sql`${e} is null` : undefined
+          const after = from ? sql`r.id ${gt} ${from.id}` : undefined
+          extra = none && after ? sql`${none} and ${after}` : (none ?? after)
+          order = sql`r.id ${dir}`
+        }
+        arms.push(sql`(${armSelect(tenant, p, e, extra)} order by ${order} limit ${need})`)
+      }
+      if (arms.length === 0) continue
+      const merged =
+        arms.length === 1
+          ? arms[0]
+          : sql`${sql.join(arms, sql` union all `)} order by ${seg === 'value' ? sql`sk ${dir}, id ${dir}` : sql`id ${dir}`} limit ${need}`
+      for (const r of await this.all(merged)) out.push(toPageRow(r))
+    }
+    return out
+  }
+
+  // ── members ──────────────────────────────────────────────────────────────────────────────────────────────
+
+  async listMembers(groupId: string): Promise<MemberRow[]> {
+    return (await this.rows(MEMBERS_OF, [groupId])) as unknown as MemberRow[]
+  }
+
+  async groupsOfMember(tenant: string, memberId: string): Promise<{ id: string; display: string }[]> {
+    return (await this.rows(
+      `select g.id, g.data ->> 'displayName' as display from group_members m join groups g on g.id = m.group_id
+       where m.member_id = $1 and g.tenant_id = $2 order by g.id`,
+      [memberId, tenant],
+    )) as unknown as { id: string; display: string }[]
+  }
+
+  async groupsOfMembers(tenant: string, memberIds: string[]): Promise<Map<string, { id: string; display: string }[]>> {
+    const out = new Map<string, { id: string; display: string }[]>()
+    if (memberIds.length === 0) return out
+    const rows = await this.rows(
+      `select m.member_id as "memberId", g.id, g.data ->> 'displayName' as display
+       from group_members m join groups g on g.id = m.group_id
+       where m.member_id = any($1::text[]) and g.tenant_id = $2
+       order by m.member_id, g.id`,
+      [memberIds, tenant],
+    )
+    for (const r of rows) {
+      const entry = { id: r.id as string, display: r.display as string }
+      const list = out.get(r.memberId as string)
+      if (list) list.push(entry)
+      else out.set(r.memberId as string, [entry])
+    }
+    return out
+  }
+
+  /** Inserts the members not yet present, in the given order (their seq); returns the ids inserted. */
+  async addMembers(groupId: string, members: { id: string; type: Kind }[]): Promise<string[]> {
+    if (members.length === 0) return []
+    const rows = await this.rows(
+      `insert into group_members (group_id, member_id, member_type)
+       select $1, x.id, x.type from unnest($2::text[], $3::text[]) with ordinality as x(id, type, n) order by x.n
+       on conflict do nothing returning member_id as id`,
+      [groupId, members.map((m) => m.id), members.map((m) => m.type)],
+    )
+    return rows.map((r) => r.id as string)
+  }
+
+  async removeMembers(groupId: string, memberIds: string[]): Promise<string[]> {
+    if (memberIds.length === 0) return []
+    const rows = await this.rows(
+      `with d as (delete from group_members where group_id = $1 and member_id = any($2::text[]) returning member_id, seq)
+       select member_id as id from d order by seq`,
+      [groupId, memberIds],
+    )
+    return rows.map((r) => r.id as string)
+  }
+
+  async removeMembersWhere(groupId: string, where?: SQL): Promise<string[]> {
+    const cond = where ? sql`m.group_id = ${groupId} and (${where})` : sql`m.group_id = ${groupId}`
+    const rows = await this.all(
+      sql`with d as (delete from group_members as m where ${cond} returning m.member_id, m.seq) select member_id as id from d order by seq`,
+    )
+    return rows.map((r) => r.id as string)
+  }
+
+  /** Which of these ids exist in the tenant, and as what; in a write, the found rows are KEY SHARE locked (header). */
+  async resolveMemberIds(tenant: string, ids: string[]): Promise<Map<string, Kind>> {
+    const found = new Map<string, Kind>()
+    if (ids.length === 0) return found
+    const lock = this.mode === 'write' ? ' for key share' : ''
+    const rows = await this.rows(
+      `with u as (select id from users where tenant_id = $1 and id = any($2::text[])${lock}),
+            g as (select id from groups where tenant_id = $1 and id = any($2::text[])${lock})
+       select id, 'User' as kind from u union all select id, 'Group' as kind from g`,
+      [tenant, ids],
+    )
+    for (const r of rows) if (!found.has(r.id as string)) found.set(r.id as string, r.kind as Kind)
+    return found
+  }
+
+  // ── settings ─────────────────────────────────────────────────────────────────────────────────────────────
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const rows = await this.rows('select value from settings where key = $1', [key])
+    return rows[0]?.value as string | undefined
+  }
+
+  /** Stores the value unless a row exists; the value kept. A second statement sees a row a concurrent writer added. */
+  async putSettingOnce(key: string, value: string): Promise<string> {
+    const ins = await this.rows('insert into settings (key, value) values ($1, $2) on conflict (key) do nothing returning value', [key, value])
+    if (ins.length > 0) return value
+    const current = await this.getSetting(key)
+    if (current === undefined) throw new Error(`setting ${key} neither inserted nor found`)
+    return current
+  }
+
+  async putSetting(key: string, value: string): Promise<void> {
+    await this.c.unsafe('insert into settings (key, value) values ($1, $2) on conflict (key) do update set value = excluded.value', [key, value])
+  }
+
+  // ── change history ───────────────────────────────────────────────────────────────────────────────────────
+
+  async insertHistory(row: Omit<HistoryRow, 'seq'>): Promise<void> {
+    await this.c.unsafe(
+      `insert into history (tenant_id, time, op, resource_type, resource_id, request_id, principal, before, after, changed, members)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [row.tenant, row.time, row.op, row.resourceType, row.resourceId, row.requestId, row.principal, row.before, row.after, row.changed, row.members],
+    )
+  }
+
+  async listHistory(q: HistoryQuery): Promise<{ total: number; rows: HistoryRow[] }> {
+    const conds: SQL[] = []
+    if (q.tenant !== undefined) conds.push(sql`tenant_id = ${q.tenant}`)
+    if (q.resourceId !== undefined) conds.push(sql`resource_id = ${q.resourceId}`)
+    if (q.resourceType !== undefined) conds.push(sql`resource_type = ${q.resourceType}`)
+    if (q.op?.length) conds.push(sql`op = any(${sql.param(q.op)}::text[])`)
+    if (q.since !== undefined) conds.push(sql`time >= ${q.since}`)
+    if (q.until !== undefined) conds.push(sql`time < ${q.until}`)
+    const where = conds.length ? sql`where ${sql.join(conds, sql` and `)}` : sql``
+    const total = ((await this.all(sql`select count(*)::int as n from history ${where}`))[0]?.n as number) ?? 0
+    if (q.limit <= 0) return { total, rows: [] }
+    const dir = sql.raw(q.ascending ? 'asc' : 'desc')
+    const rows = await this.all(sql`select ${HISTORY_COLUMNS} from history ${where} order by seq ${dir} limit ${q.limit} offset ${q.offset}`)
+    return { total, rows: rows.map((r) => ({ ...r, seq: Number(r.seq) }) as HistoryRow) }
+  }
+
+  async pruneHistory(before: string, batch: number): Promise<number> {
+    return this.count('delete from history where seq in (select seq from history where time < $1 order by time limit $2)', [before, batch])
+  }
+
+  async membersPage(groupId: string, offset: number, limit: number): Promise<{ total: number; rows: MemberRow[] }> {
+    const total = ((await this.rows('select count(*)::int as n from group_members where group_id = $1', [groupId]))[0]?.n as number) ?? 0
+    const rows = (await this.rows(`${MEMBERS_OF} limit $2 offset $3`, [groupId, limit, offset])) as unknown as MemberRow[]
+    return { total, rows }
+  }
+  // ── tenants (issue 9; src/db/tenants.ts) ──────────────────────────────────────────────────────────────────────
+
+  async getTenant(id: string): Promise<TenantRow | undefined> {
+    const rows = await this.rows(`select ${TENANT_COLUMNS} from tenants where id = $1${this.lock}`, [id])
+    return rows[0] && toTenant(rows[0])
+  }
+
+  async listTenants(): Promise<TenantRow[]> {
+    return (await this.rows(`select ${TENANT_COLUMNS} from tenants order by id`, [])).map(toTenant)
+  }
+
+  async insertTenant(row: TenantRow): Promise<void> {
+    await this.c.unsafe(
+      `insert into tenants (id, created, profile, token_hash, basic_user, basic_password_hash, rotated, auth) values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [row.id, row.created, row.profile ?? null, row.tokenHash ?? null, row.basicUser ?? null, row.basicPasswordHash ?? null, row.rotated ?? null, row.auth ?? null],
+    )
+  }
+
+  /** Sets the fields present in `patch` (credentials on rotation, profile, OAuth settings). */
+  async updateTenant(id: string, patch: Partial<Omit<TenantRow, 'id' | 'created'>>): Promise<void> {
+    const sets: SQL[] = []
+    for (const [field, value] of Object.entries(patch)) {
+      const column = TENANT_FIELDS[field]
+      if (!column || value === undefined) continue
+      sets.push(sql`${sql.raw(column)} = ${sql.param(value)}`)
+    }
+    if (sets.length === 0) return
+    await this.all(sql`update tenants set ${sql.join(sets, sql`, `)} where id = ${id}`)
+  }
+
+  /** Deletes the tenant and all its data (member rows go with its groups by ON DELETE CASCADE); undefined when absent. */
+  async deleteTenant(id: string): Promise<{ users: number; groups: number } | undefined> {
+    if (!(await this.getTenant(id))) return undefined
+    const before = await this.tenantCounts(id)
+    await this.c.unsafe('delete from groups where tenant_id = $1', [id])
+    await this.c.unsafe('delete from users where tenant_id = $1', [id])
+    await this.c.unsafe('delete from counters where tenant_id = $1', [id])
+    await this.c.unsafe('delete from history where tenant_id = $1', [id])
+    await this.c.unsafe('delete from tenants where id = $1', [id])
+    return before
+  }
+
+  async tenantCounts(id: string): Promise<{ users: number; groups: number }> {
+    const rows = await this.rows('select resource_type, count from counters where tenant_id = $1', [id])
+    const of = (kind: Kind) => (rows.find((r) => r.resource_type === kind)?.count as number | undefined) ?? 0
+    return { users: of('User'), groups: of('Group') }
+  }
+
+}
