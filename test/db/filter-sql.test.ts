@@ -331,6 +331,27 @@ describe('sortToSql', () => {
     expect(sql).toContain('."primary"')
   })
 
+  test('no primary: the first value, whether the others say primary false or nothing', () => {
+    // the counterexample of "pg sortToSql ≡ SQLite sortToSql" (fast-check seed -1708639705): SQLite ranked the
+    // element with `primary: false` before the one without `primary` (its NULL sorted below 0 in `desc`), so
+    // bjensen sorted by "" instead of "bjensen". An empty string is a value (it sorts first ascending).
+    const T = 'sort-primary'
+    const put = (id: string, body: Record<string, unknown>) => {
+      const data = validateResource(registry, registry.resourceType('User')!, body, { strict: false })
+      repo.insertUser(db, T, { id, version: 1, created: '2000-01-01T00:00:00.000Z', lastModified: '2000-01-01T00:00:00.000Z', data }, columnsOf('User', data) as repo.UserColumns)
+    }
+    put('00000001-0000-7000-8000-000000000000', { userName: 'bjensen', emails: [{ value: 'bjensen' }, { value: '', primary: false }] })
+    put('00000002-0000-7000-8000-000000000000', { userName: 'a', emails: [{ value: '' }] })
+    put('00000003-0000-7000-8000-000000000000', { userName: 'c', emails: [{ value: 'b' }, { value: 'z', primary: false }] })
+    put('00000004-0000-7000-8000-000000000000', { userName: 'd', emails: [{ value: 'y' }, { value: 'c', primary: true }] })
+    const byEmail = (descending: boolean) =>
+      repo
+        .listResources(db, T, 'User', { orderBy: sortToSql(ctx('User'), parseAttrPath('emails.value')!), descending, offset: 0, limit: 10 })
+        .rows.map((r) => r.data.userName)
+    expect(byEmail(false)).toEqual(['a', 'c', 'bjensen', 'd'])
+    expect(byEmail(true)).toEqual(['d', 'bjensen', 'c', 'a'])
+  })
+
   test('columns and memberships', () => {
     expect(order('User', 'meta.lastModified')).toEqual([jane, injector, bjensen, jsmith])
     expect(order('User', 'meta.lastModified', true)).toEqual([jsmith, bjensen, injector, jane])

@@ -205,6 +205,33 @@ describe.skipIf(!url)('tricky cases on PostgreSQL (expected, and the evaluator a
     expect((await dir.client.unsafe(undeclared.sql, undeclared.params))[0].k).toBe('x')
   })
 
+  test('sortBy a multi-valued attribute without primary: the first value, whether the others say primary false or nothing', async () => {
+    // the counterexample of "pg sortToSql ≡ SQLite sortToSql" (fast-check seed -1708639705), where SQLite was wrong:
+    // it ranked the element with `primary: false` before the one without `primary`. An empty string is a value.
+    const put: [string, Record<string, unknown>][] = [
+      ['bjensen', { userName: 'sort-bjensen', emails: [{ value: 'bjensen' }, { value: '', primary: false }] }],
+      ['a', { userName: 'sort-a', emails: [{ value: '' }] }],
+      ['c', { userName: 'sort-c', emails: [{ value: 'b' }, { value: 'z', primary: false }] }],
+      ['d', { userName: 'sort-d', emails: [{ value: 'y' }, { value: 'c', primary: true }] }],
+    ]
+    const byId = new Map<string, string>()
+    for (const [name, body] of put) {
+      const id = `00000000-0000-7000-a000-${String(++n).padStart(12, '0')}`
+      const data = validateResource(registry, registry.resourceType('User')!, body, { strict: false })
+      await dir.insert('User', { id, version: 1, created: '2000-01-01T00:00:00.000Z', lastModified: '2000-01-01T00:00:00.000Z', data })
+      byId.set(id, name)
+    }
+    try {
+      const only = sql`r.id in (${sql.join([...byId.keys()].map((i) => sql`${i}`), sql`, `)})`
+      const order = async (descending: boolean) =>
+        (await dir.select('User', only, sortToSql(ctx('User'), parseAttrPath('emails.value')!), descending)).map((i) => byId.get(i))
+      expect(await order(false)).toEqual(['a', 'c', 'bjensen', 'd'])
+      expect(await order(true)).toEqual(['d', 'bjensen', 'c', 'a'])
+    } finally {
+      await dir.client`delete from users where id in ${dir.client([...byId.keys()])}`
+    }
+  })
+
   test('memberFilterToSql: a condition over group_members m, for PATCH remove members[…]', async () => {
     const gid = await addGroup('Team')
     await dir.addMembers(gid, [

@@ -223,7 +223,8 @@ function fromOrder(op: CompareOp, c: number): boolean {
   }
 }
 
-function bool(v: unknown): boolean | undefined {
+/** A boolean literal or value: true/false, or the strings "true"/"false" in any case (IdPs send "True"). */
+export function booleanValue(v: unknown): boolean | undefined {
   if (typeof v === 'boolean') return v
   if (typeof v === 'string') {
     const l = v.toLowerCase()
@@ -264,10 +265,10 @@ function valueTest(r: Resolved, op: CompareOp, lit: Literal): (values: unknown[]
     }
     case 'boolean': {
       if (op !== 'eq' && op !== 'ne') throw invalidFilter(`'${op}' is not supported on the boolean attribute '${name}' (only eq and ne)`)
-      const b = bool(lit)
+      const b = booleanValue(lit)
       if (b === undefined) throw invalidFilter(`'${name}' is a boolean attribute: compare it with true or false, not ${JSON.stringify(lit)}`)
       L = b
-      norm = bool
+      norm = booleanValue
       cmp = ((a: boolean, b2: boolean) => (a === b2 ? 0 : 1)) as (a: never, b: never) => number
       break
     }
