@@ -159,9 +159,8 @@ async function main(argv: string[]) {
   }
   const commandConfig = () => {
     const args: string[] = []
+    // import, export and history open the configured store themselves (SQLite or PostgreSQL: src/cli/data.ts)
     const config = loadConfig(rest, args)
-    // these commands open the SQLite file themselves; against PostgreSQL, use the SCIM API or the admin routes
-    if (isPostgresUrl(config.databaseUrl)) die(`scimd ${cmd}: works on a SQLite database only for now (DATABASE_URL is PostgreSQL); use the SCIM API or /admin instead`, 2)
     return { config, args }
   }
   if (cmd === 'import' || cmd === 'export') {
@@ -173,7 +172,7 @@ async function main(argv: string[]) {
   if (cmd === 'history') {
     const { config, args } = commandConfig()
     const { historyMain } = await import('./cli/history')
-    process.exitCode = historyMain(config, args, { ...io, isTTY: Boolean(process.stdout.isTTY) })
+    process.exitCode = await historyMain(config, args, { ...io, isTTY: Boolean(process.stdout.isTTY) })
     return
   }
   if (cmd === 'tenant') {

@@ -44,6 +44,19 @@ export function redactDbUrl(url: string): string {
   }
 }
 
+/** The configured store alone (migrated), for CLI commands: SQLite or PostgreSQL; close() when done. */
+export async function openStoreFor(config: Config): Promise<{ store: Store; close: () => Promise<void> }> {
+  if (isPostgresUrl(config.databaseUrl)) {
+    const { openPgStore, migratePg } = await import('./db/pg/store')
+    await migratePg(config.databaseUrl, { connectTimeoutS: config.pgConnectTimeout })
+    const store = await openPgStore(config.databaseUrl, { max: 2, connectTimeoutS: config.pgConnectTimeout, statementTimeoutMs: config.pgStatementTimeoutMs })
+    return { store, close: () => store.close() }
+  }
+  const db = openDatabase(config.databaseUrl, { cacheSizeKiB: config.sqliteCacheKiB, mmapSize: config.sqliteMmap })
+  runMigrations(db)
+  return { store: sqliteStore(db), close: async () => closeDatabase(db) }
+}
+
 /** What the configured auth modes need from the store, settled. */
 interface AuthState {
   bearerTokens: string[]

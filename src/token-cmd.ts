@@ -15,7 +15,7 @@ import { importJWK, SignJWT, type JWK } from 'jose'
 import type { Config } from './config'
 import type { Db } from './db/client'
 import { sqliteStore } from './db/sqlite-store'
-import { q, settled, type Step } from './db/store'
+import { q, settled, type Step, type Store } from './db/store'
 import { parseDuration } from './auth-options'
 
 export const LOCAL_KEY_SETTING = 'auth.local_jwt_private_jwk'
@@ -108,7 +108,7 @@ export function parseTokenArgs(argv: string[], config: Config): TokenArgs {
 }
 
 /** Signs the token; returns it with a note for stderr. */
-export async function makeToken(db: Db, args: TokenArgs, now = Date.now()): Promise<{ token: string; note: string }> {
+export async function makeToken(source: Db | Store, args: TokenArgs, now = Date.now()): Promise<{ token: string; note: string }> {
   const iat = Math.floor(now / 1000)
   const jwt = new SignJWT(args.scope.length ? { scope: args.scope.join(' ') } : {})
     .setSubject(args.sub)
@@ -121,7 +121,7 @@ export async function makeToken(db: Db, args: TokenArgs, now = Date.now()): Prom
     const token = await jwt.setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(args.secret))
     return { token, note: 'signed with HS256 and the shared secret; the server verifies it when SCIMD_JWT_SECRET is the same secret' }
   }
-  const { jwk, created } = ensureLocalKey(db)
+  const { jwk, created } = 'snapshot' in source && 'write' in source ? await (source as Store).write(() => ensureLocalKeyStep()) : ensureLocalKey(source as Db)
   const key = await importJWK(jwk, 'ES256')
   const token = await jwt.setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: jwk.kid }).sign(key)
   return {
@@ -139,8 +139,7 @@ export async function tokenMain(
   io: { out: (s: string) => void; err: (s: string) => void },
 ): Promise<number> {
   const { ConfigError, parseConfig } = await import('./config')
-  const { openDatabase, closeDatabase } = await import('./db/client')
-  const { runMigrations } = await import('./db/migrate')
+  const { openStoreFor } = await import('./server')
   let config: Config
   let args: TokenArgs
   try {
@@ -162,14 +161,13 @@ export async function tokenMain(
     io.err('scimd token: the local key must live in a database file (DATABASE_URL); or give --secret\n')
     return 2
   }
-  const db = args.secret === undefined ? openDatabase(config.databaseUrl) : undefined
+  const opened = args.secret === undefined ? await openStoreFor(config) : undefined
   try {
-    if (db) runMigrations(db)
-    const { token, note } = await makeToken(db as Db, args)
+    const { token, note } = await makeToken((opened?.store ?? undefined) as Store, args)
     io.out(token + '\n')
     io.err(`scimd token: ${note}; expires in ${args.ttlSeconds} s\n`)
     return 0
   } finally {
-    if (db) closeDatabase(db)
+    await opened?.close()
   }
 }

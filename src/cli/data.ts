@@ -1,13 +1,13 @@
 /**
  * `scimd import FILE` and `scimd export`: the command-line side (flags, progress, summary, exit codes) of
- * src/cli/import.ts and src/cli/export.ts. Both open the configured database (DATABASE_URL / --database-url) and
- * bring its schema up to date first; they can run while `scimd serve` uses the same file (SQLite WAL; each import
- * batch is one short write transaction).
+ * src/cli/import.ts and src/cli/export.ts. Both open the configured database (DATABASE_URL / --database-url: a
+ * SQLite file or postgres://…) and bring its schema up to date first; they can run while `scimd serve` uses the
+ * same database (SQLite WAL, or PostgreSQL shared by replicas; each import batch is one short write transaction).
  */
 import type { Config } from '../config'
-import { closeDatabase, openDatabase } from '../db/client'
-import { runMigrations } from '../db/migrate'
+import type { Store } from '../db/store'
 import { defaultRegistry } from '../scim/schema/registry'
+import { isPostgresUrl, openStoreFor, redactDbUrl } from '../server'
 import type { ServiceDeps } from '../resources/service'
 import { exportAll } from './export'
 import { importFile, type ImportProgress, type ImportSummary } from './import'
@@ -23,10 +23,24 @@ export interface Io {
 /** Exit codes: 0 all rows stored, 1 failure, 2 usage, 3 some rows or memberships rejected. */
 export const EXIT_REJECTED = 3
 
-function depsFor(config: Config): ServiceDeps {
-  const db = openDatabase(config.databaseUrl, { cacheSizeKiB: config.sqliteCacheKiB, mmapSize: config.sqliteMmap })
-  runMigrations(db)
-  return { db, registry: defaultRegistry(config.schemaExtensions), strict: config.strict, tenant: 'default', now: () => new Date() }
+/** The configured store for a command: SQLite (opened and migrated) or PostgreSQL (migrated under its advisory lock). */
+export interface CliStore {
+  store: Store
+  close(): Promise<void>
+}
+
+/** openStoreFor (src/server.ts), its failure said in one line without the URL's password. */
+export async function openCliStore(config: Config): Promise<CliStore> {
+  try {
+    return await openStoreFor(config)
+  } catch (e) {
+    const what = isPostgresUrl(config.databaseUrl) ? 'the PostgreSQL database' : 'the database'
+    throw new Error(`cannot open ${what} ${redactDbUrl(config.databaseUrl)}: ${(e as Error).message}`)
+  }
+}
+
+function depsFor(config: Config, store: Store): ServiceDeps {
+  return { store, registry: defaultRegistry(config.schemaExtensions), strict: config.strict, tenant: 'default', now: () => new Date() }
 }
 
 const n = (x: number) => x.toLocaleString('en-US')
@@ -115,7 +129,14 @@ export async function importMain(config: Config, rest: string[], io: Io): Promis
     io.err(`scimd import: ${(e as Error).message}\n`)
     return 2
   }
-  const deps = depsFor(config)
+  let opened: CliStore
+  try {
+    opened = await openCliStore(config)
+  } catch (e) {
+    io.err(`scimd import: ${(e as Error).message}\n`)
+    return 1
+  }
+  const deps = depsFor(config, opened.store)
   const progress = progressReporter(io)
   try {
     const summary = await importFile(deps, file, { format, batchSize, onProgress: progress.update })
@@ -131,7 +152,7 @@ export async function importMain(config: Config, rest: string[], io: Io): Promis
     io.err(`scimd import: ${(e as Error).message}\n(batches written before this point are stored)\n`)
     return 1
   } finally {
-    closeDatabase(deps.db!)
+    await opened.close()
   }
 }
 
@@ -144,7 +165,14 @@ export async function exportMain(config: Config, rest: string[], io: Io): Promis
     io.err(`scimd export: ${(e as Error).message}\n`)
     return 2
   }
-  const deps = depsFor(config)
+  let opened: CliStore
+  try {
+    opened = await openCliStore(config)
+  } catch (e) {
+    io.err(`scimd export: ${(e as Error).message}\n`)
+    return 1
+  }
+  const deps = depsFor(config, opened.store)
   const sink = out === undefined || out === '-' ? Bun.stdout.writer() : Bun.file(out).writer()
   try {
     const started = performance.now()
@@ -162,6 +190,6 @@ export async function exportMain(config: Config, rest: string[], io: Io): Promis
     io.err(`scimd export: ${(e as Error).message}\n`)
     return 1
   } finally {
-    closeDatabase(deps.db!)
+    await opened.close()
   }
 }

@@ -5,8 +5,9 @@
  * line only (a group line has no `members`), so importing the file reproduces it. Streamed in id order with
  * keyset pages: memory stays flat whatever the size of the directory.
  */
-import * as repo from '../db/repo'
-import type { ServiceDeps } from '../resources/service'
+import type { Kind } from '../db/repo'
+import { q, type Step } from '../db/store'
+import { storeOf, type ServiceDeps } from '../resources/service'
 
 export interface ExportSummary {
   users: number
@@ -14,30 +15,36 @@ export interface ExportSummary {
   memberships: number
 }
 
-/** Writes the lines through `write` (awaited every page, so a slow pipe applies back-pressure). */
+interface Page {
+  rows: { id: string; data: Record<string, unknown> }[]
+  groups: Map<string, { id: string; display: string | null }[]>
+}
+
+/** A page of resources after `after` (id order) and the groups of each, read in one snapshot. */
+function* pageStep(tenant: string, kind: Kind, after: string, limit: number): Step<Page> {
+  const rows = yield* q((r) => r.resourcesAfter(tenant, kind, after, limit))
+  const groups = rows.length ? yield* q((r) => r.memberGroups(tenant, rows.map((x) => x.id))) : new Map()
+  return { rows, groups }
+}
+
+/**
+ * Writes the lines through `write` (awaited every page, so a slow pipe applies back-pressure). Works on both stores
+ * (src/db/store.ts); each page is read in one snapshot. On PostgreSQL a line lists a resource's attributes in
+ * jsonb's key order (jsonb keeps none of its own), which import reads the same.
+ */
 export async function exportAll(deps: ServiceDeps, write: (chunk: string) => unknown | Promise<unknown>, pageSize = 1000): Promise<ExportSummary> {
-  const b = repo.bulk(deps.db!)
+  const store = storeOf(deps)
   const tenant = deps.tenant
   const summary: ExportSummary = { users: 0, groups: 0, memberships: 0 }
-
-  const pass = async (kind: 'User' | 'Group') => {
-    // memberships ordered by member id, merged with resources in id order (both BINARY order on ASCII ids)
-    const it = b.memberships(tenant)[Symbol.iterator]()
-    let m = it.next()
+  for (const kind of ['User', 'Group'] as const) {
     let after = ''
     for (;;) {
-      const rows = kind === 'User' ? b.usersAfter(tenant, after, pageSize) : b.groupsAfter(tenant, after, pageSize)
-      if (rows.length === 0) break
+      const page = await store.snapshot(pageStep(tenant, kind, after, pageSize))
+      if (page.rows.length === 0) break
       let out = ''
-      for (const r of rows) {
-        while (!m.done && m.value.member_id < r.id) m = it.next()
-        const groups: { value: string; display?: string }[] = []
-        while (!m.done && m.value.member_id === r.id) {
-          groups.push(m.value.display === null ? { value: m.value.group_id } : { value: m.value.group_id, display: m.value.display })
-          m = it.next()
-        }
-        const data = JSON.parse(r.data) as Record<string, unknown>
-        const { schemas, ...attrs } = data
+      for (const r of page.rows) {
+        const groups = (page.groups.get(r.id) ?? []).map((g) => (g.display === null ? { value: g.id } : { value: g.id, display: g.display }))
+        const { schemas, ...attrs } = r.data
         const line: Record<string, unknown> = { schemas, id: r.id, ...attrs }
         if (groups.length) line.groups = groups
         out += JSON.stringify(line) + '\n'
@@ -45,12 +52,9 @@ export async function exportAll(deps: ServiceDeps, write: (chunk: string) => unk
         if (kind === 'User') summary.users++
         else summary.groups++
       }
-      after = rows[rows.length - 1].id
+      after = page.rows[page.rows.length - 1].id
       await write(out)
     }
-    if (!m.done) it.return?.()
   }
-  await pass('User')
-  await pass('Group')
   return summary
 }

@@ -23,9 +23,9 @@ export do this by themselves; migrate lets you do it ahead of a deployment.
 `,
   import: () => `Usage: scimd import FILE [--format jsonl|csv] [--batch-size N] [options]
 
-Imports users (and groups and memberships) from FILE, or from standard input when FILE is "-". Rows are
-validated exactly as the API validates a POST, and written in batches of N rows (default 1000), one
-transaction each. Idempotent: users are keyed by userName (an existing user is replaced by the row, an
+Imports users (and groups and memberships) from FILE, or from standard input when FILE is "-", into the
+database (DATABASE_URL / --database-url: a SQLite file or postgres://…). Rows are validated exactly as the
+API validates a POST, and written in batches of N rows (default 1000), one transaction each. Idempotent: users are keyed by userName (an existing user is replaced by the row, an
 identical row changes nothing), groups by id (when the line has one) or else displayName. Progress goes to stderr (a bar on a terminal,
 a line every 2 s otherwise); the summary of created, updated, unchanged and rejected rows (with line
 numbers and reasons) goes to stdout.
@@ -50,10 +50,10 @@ an unreadable file/header, 1 other failure (batches written before it are kept).
 `,
   export: () => `Usage: scimd export [--out FILE] [options]
 
-Writes every user, then every group, as JSON Lines (the format "scimd import" reads) to standard output or
-to FILE. Each line holds the resource's id and attributes (never passwords) and "groups": the groups it is
+Writes every user, then every group of the database (DATABASE_URL / --database-url: a SQLite file or
+postgres://…), as JSON Lines (the format "scimd import" reads) to standard output or to FILE. Each line holds the resource's id and attributes (never passwords) and "groups": the groups it is
 a direct member of, as {"value": id, "display": displayName}. Importing the file into an empty database
-recreates the same ids, attributes and memberships.
+(of either kind) recreates the same ids, attributes and memberships.
 `,
   token: () => `Usage: scimd token [--sub S] [--scope 'a b'] [--ttl 1h] [--aud A] [--iss I] [--secret S] [options]
 

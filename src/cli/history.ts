@@ -1,12 +1,10 @@
 /**
  * `scimd history`: the change history (src/resources/history.ts) in a terminal, read straight from the database
- * (DATABASE_URL / --database-url; it can run while `scimd serve` uses the same file). Oldest first, like a log;
+ * (DATABASE_URL / --database-url: a SQLite file or postgres://…; it can run while `scimd serve` uses it). Oldest first, like a log;
  * --json prints one JSON object per line (the entries of GET /admin/history).
  */
 import type { Config } from '../config'
-import { closeDatabase, openDatabase } from '../db/client'
-import { runMigrations } from '../db/migrate'
-import { settled } from '../db/store'
+import { openCliStore, type CliStore } from './data'
 import { HistoryQueryError, queryHistory, type HistoryEntry, type HistoryFilter } from '../resources/history'
 
 export interface HistoryIo {
@@ -22,7 +20,8 @@ export const HISTORY_HELP = `Usage: scimd history [--since T] [--until T] [--typ
 Prints the change history: every create, replace (PUT), patch, delete and membership change of users and
 groups, oldest first, one line each: time, operation, resource, what changed, the principal (auth mode and
 subject label) and the request id (X-Scimd-Request-Id; GET /admin/requests/{id} while the inspector still
-holds it). Reads the database directly (DATABASE_URL / --database-url), also while scimd serve runs.
+holds it). Reads the database directly (DATABASE_URL / --database-url: a SQLite file or postgres://…),
+also while scimd serve runs.
 
   --since T     from this time: ISO 8601 (2026-11-28T14:00:00Z, 2026-11-28) or a duration back from
                 now (90s, 15m, 1h, 2d, 1w)
@@ -35,7 +34,7 @@ holds it). Reads the database directly (DATABASE_URL / --database-url), also whi
   --json        one JSON object per line (before/after included) instead of text
 
 History is kept SCIMD_HISTORY_DAYS days (default 30; 0 keeps none).
-Exit status: 0 ok (also when nothing matches), 2 bad usage.
+Exit status: 0 ok (also when nothing matches), 1 the database cannot be opened, 2 bad usage.
 `
 
 const VALUE_FLAGS = ['since', 'until', 'type', 'op', 'id', 'tenant', 'limit'] as const
@@ -107,7 +106,7 @@ export function formatEntry(e: HistoryEntry, color: boolean): string {
 }
 
 /** Returns the exit code. */
-export function historyMain(config: Config, args: string[], io: HistoryIo, now: () => Date = () => new Date()): number {
+export async function historyMain(config: Config, args: string[], io: HistoryIo, now: () => Date = () => new Date()): Promise<number> {
   let parsed: ReturnType<typeof parseHistoryArgs>
   try {
     parsed = parseHistoryArgs(args)
@@ -118,18 +117,24 @@ export function historyMain(config: Config, args: string[], io: HistoryIo, now: 
     }
     throw e
   }
-  const db = openDatabase(config.databaseUrl, { cacheSizeKiB: config.sqliteCacheKiB, mmapSize: config.sqliteMmap })
+  let opened: CliStore
   try {
-    runMigrations(db)
+    opened = await openCliStore(config)
+  } catch (e) {
+    io.err(`scimd history: ${(e as Error).message}\n`)
+    return 1
+  }
+  const store = opened.store
+  try {
     const at = now()
     // with --limit, the newest N (read newest first, printed oldest first); else every match in pages
     let entries: HistoryEntry[]
-    if (parsed.limit !== undefined) entries = settled(queryHistory(db, parsed.filter, { offset: 0, limit: parsed.limit }, at)).entries.reverse()
+    if (parsed.limit !== undefined) entries = (await queryHistory(store, parsed.filter, { offset: 0, limit: parsed.limit }, at)).entries.reverse()
     else {
       entries = []
       const PAGE = 1000
       for (let offset = 0; ; offset += PAGE) {
-        const page = settled(queryHistory(db, parsed.filter, { offset, limit: PAGE, ascending: true }, at)).entries
+        const page = (await queryHistory(store, parsed.filter, { offset, limit: PAGE, ascending: true }, at)).entries
         entries.push(...page)
         if (page.length < PAGE) break
       }
@@ -144,6 +149,6 @@ export function historyMain(config: Config, args: string[], io: HistoryIo, now: 
     }
     throw e
   } finally {
-    closeDatabase(db)
+    await opened.close()
   }
 }

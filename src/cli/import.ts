@@ -14,16 +14,23 @@
  *   line lists member ids. Missing groups named by displayName are created. Memberships are additive and are
  *   applied after all rows have been read (so the order of lines does not matter).
  * - Rows are written in batches (default 1,000) of one transaction each; a rejected row does not stop its batch.
+ *   A batch goes through the store (src/db/store.ts), on SQLite and PostgreSQL alike: a few lookups for the whole
+ *   batch (users by userName, groups by id and by displayName, ids already taken), then the decisions row by row in
+ *   memory (later rows of a batch see what earlier ones did), then one multi-row write per kind of change. On
+ *   PostgreSQL that is a handful of round trips per batch, not one per row; should a concurrent writer (an API
+ *   client, another import) take a userName or id the batch was about to insert, the batch is run again from its
+ *   lookups (where it now finds that row).
  * - A `password` is hashed with argon2id like the API does (~30–60 ms of CPU per row, hashed in parallel on all
  *   cores): rows without passwords cost microseconds.
  */
-import type { Kind } from '../db/repo'
-import * as repo from '../db/repo'
+import type { BulkGroup, BulkMembership, BulkResource, BulkUser, GroupColumns, Kind, UserColumns } from '../db/repo'
+import { sqlState } from '../db/pg/errors'
+import { q, type Step, type Store } from '../db/store'
 import { URN } from '../scim/constants'
 import { ScimError } from '../scim/errors'
 import { checkImmutable, findKey, validateResource } from '../scim/schema/validate'
 import { foldKey } from '../scim/text'
-import { columnsOf, normaliseMembers, resourceType, type ServiceDeps } from '../resources/service'
+import { columnsOf, normaliseMembers, resourceType, storeOf, type ServiceDeps } from '../resources/service'
 import { FormatError, formatOf, readCsv, readJsonLines, type Format, type RawRecord } from './records'
 
 export interface ImportOptions {
@@ -45,11 +52,17 @@ export interface Rejection {
   reason: string
 }
 
+interface Counts {
+  created: number
+  updated: number
+  unchanged: number
+}
+
 export interface ImportSummary {
   format: Format
   rows: number
-  users: { created: number; updated: number; unchanged: number }
-  groups: { created: number; updated: number; unchanged: number }
+  users: Counts
+  groups: Counts
   memberships: { added: number; existing: number }
   rejected: Rejection[]
   /** memberships that could not be applied (their rows themselves were stored) */
@@ -106,26 +119,61 @@ function groupRefs(v: unknown, where: string): GroupRef[] {
   })
 }
 
-interface Prepared {
+type Prepared = {
   line: number
-  kind: Kind
-  data: Record<string, unknown>
   id?: string
   password?: string
-  passwordHash?: string
   groups: GroupRef[]
   members: string[]
-}
+  data: Record<string, unknown>
+} & ({ kind: 'User'; cols: UserColumns } | { kind: 'Group'; cols: GroupColumns })
 
 async function hashPassword(p: string): Promise<string> {
   return Bun.password.hash(p, { algorithm: 'argon2id', memoryCost: 19456, timeCost: 2 })
 }
 
+/** PostgreSQL cannot store U+0000 in text or jsonb (SQLite can): such rows are refused before their batch runs. */
+const NUL_REASON = 'a string holds U+0000, which PostgreSQL cannot store'
+
+/**
+ * Equal JSON values, object keys in any order: PostgreSQL's jsonb does not keep the order of keys, so a row read
+ * back is compared by content (an identical row leaves the stored one untouched, on both stores).
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
+    return a.every((x, i) => sameJson(x, b[i]))
+  }
+  const x = a as Record<string, unknown>
+  const y = b as Record<string, unknown>
+  const kx = Object.keys(x).filter((k) => x[k] !== undefined)
+  const ky = Object.keys(y).filter((k) => y[k] !== undefined)
+  return kx.length === ky.length && kx.every((k) => Object.hasOwn(y, k) && sameJson(x[k], y[k]))
+}
+
+const uniq = <T>(xs: T[]) => [...new Set(xs)]
+const reasonOf = (e: unknown) => (e instanceof ScimError ? e.detail : e instanceof Error ? e.message : String(e))
+
+/** How often a batch is run again after a concurrent writer took a userName or id it was inserting. */
+const CONFLICT_RETRIES = 3
+
+/** Runs a batch in one write transaction; on PostgreSQL again from scratch after a unique violation (see the header). */
+async function writeBatch<T>(store: Store, make: () => Step<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await store.write(make)
+    } catch (e) {
+      if (store.dialect !== 'postgres' || sqlState(e) !== '23505' || attempt >= CONFLICT_RETRIES) throw e
+    }
+  }
+}
+
 export async function importRecords(deps: ServiceDeps, records: AsyncIterable<RawRecord>, format: Format, opts: ImportOptions & { fraction?: () => number | undefined } = {}): Promise<ImportSummary> {
   const started = performance.now()
   const batchSize = Math.max(1, opts.batchSize ?? 1000)
-  const b = repo.bulk(deps.db!)
-  const tenant = deps.tenant
+  const store = storeOf(deps)
   const userRt = resourceType(deps, 'User')
   const groupRt = resourceType(deps, 'Group')
   const summary: ImportSummary = {
@@ -139,12 +187,6 @@ export async function importRecords(deps: ServiceDeps, records: AsyncIterable<Ra
     seconds: 0,
   }
   const pending: PendingMembership[] = []
-  /** resources created in the current batch, for the counters table */
-  const created = { User: 0, Group: 0 }
-  const reject = (line: number, e: unknown) => {
-    const reason = e instanceof ScimError ? e.detail : e instanceof Error ? e.message : String(e)
-    summary.rejected.push({ line, reason })
-  }
 
   /** Validation and everything else that needs no database: outside the transaction. */
   const prepare = (r: RawRecord): Prepared | undefined => {
@@ -165,184 +207,325 @@ export async function importRecords(deps: ServiceDeps, records: AsyncIterable<Ra
         password = String(data.password)
         delete data.password
       }
-      return { line: r.line, kind, data, id: id as string | undefined, password, groups, members }
+      if (store.dialect === 'postgres' && JSON.stringify(data).includes('\\u0000')) throw new ScimError(400, NUL_REASON, 'invalidValue')
+      const common = { line: r.line, data, id: id as string | undefined, password, groups, members }
+      return kind === 'User' ? { ...common, kind, cols: columnsOf('User', data) as UserColumns } : { ...common, kind, cols: columnsOf('Group', data) as GroupColumns }
     } catch (e) {
-      if (e instanceof ScimError) return void reject(r.line, e)
+      if (e instanceof ScimError) return void summary.rejected.push({ line: r.line, reason: e.detail })
       throw e
     }
   }
 
-  const writeUser = (p: Prepared, ts: string) => {
-    const cols = { ...(columnsOf('User', p.data) as repo.UserColumns), passwordHash: p.passwordHash ?? null }
-    const json = JSON.stringify(p.data)
-    const existing = b.findUserByKey(tenant, cols.userNameKey)
-    const id = save(p, existing, existing?.data === json && !p.passwordHash, (id, isNew) =>
-      isNew ? b.insertUser(tenant, id, ts, cols, json) : b.updateUser(tenant, id, ts, cols, json),
-    )
-    for (const g of p.groups) pending.push({ line: p.line, memberId: id, memberType: 'User', group: g })
-  }
-
-  const newId = (wanted: string | undefined) => {
-    if (wanted === undefined) return Bun.randomUUIDv7()
-    if (b.idTaken(wanted)) throw new ScimError(409, `id '${wanted}' is already used by another resource`, 'uniqueness')
-    return wanted
+  const write = async (prepared: Prepared[], rows: number, fraction: number | undefined) => {
+    const ts = deps.now().toISOString()
+    const out = await writeBatch(store, () => batchStep(deps, prepared, ts))
+    // counted only once the batch is committed (a batch run again starts over)
+    for (const k of ['created', 'updated', 'unchanged'] as const) {
+      summary.users[k] += out.users[k]
+      summary.groups[k] += out.groups[k]
+    }
+    summary.rejected.push(...out.rejected)
+    pending.push(...out.pending)
+    summary.rows += rows
+    opts.onProgress?.({ rows: summary.rows, fraction, summary })
   }
 
   /**
-   * Writes a prepared record over `existing` (checking immutable attributes; nothing when `unchanged`) or as a new
-   * resource, and counts which; returns its id.
+   * The previous batch's write, still running while the next batch is read and validated: on PostgreSQL the
+   * database works on one batch while this process prepares the next (SQLite writes in process: already done).
+   * Batches are still written one after the other, each seeing the ones before it.
    */
-  const save = (p: Prepared, existing: { id: string; data: string } | undefined, unchanged: boolean, write: (id: string, isNew: boolean) => void): string => {
-    const counts = p.kind === 'User' ? summary.users : summary.groups
-    if (!existing) {
-      const id = newId(p.id)
-      write(id, true)
-      counts.created++
-      created[p.kind]++
-      return id
-    }
-    if (unchanged) counts.unchanged++
-    else {
-      checkImmutable(deps.registry, p.kind === 'User' ? userRt : groupRt, JSON.parse(existing.data), p.data)
-      write(existing.id, false)
-      counts.updated++
-    }
-    return existing.id
-  }
-
-  const writeGroup = (p: Prepared, ts: string) => {
-    const cols = columnsOf('Group', p.data) as repo.GroupColumns
-    const json = JSON.stringify(p.data)
-    // with an id: that group, or a new one with this id; without: the group of that displayName
-    let existing = p.id ? b.findGroupById(tenant, p.id) : undefined
-    if (!p.id) {
-      const named = b.findGroupsByKey(tenant, cols.displayNameKey)
-      if (named.length > 1) throw new ScimError(409, `displayName '${String(p.data.displayName)}' is held by several groups: give the group's id`, 'uniqueness')
-      existing = named[0]
-    }
-    const id = save(p, existing, existing?.data === json, (id, isNew) =>
-      isNew ? b.insertGroup(tenant, id, ts, cols, json) : b.updateGroup(tenant, id, ts, cols, json),
-    )
-    for (const g of p.groups) pending.push({ line: p.line, memberId: id, memberType: 'Group', group: g })
-    for (const m of p.members) pending.push({ line: p.line, memberId: '', memberType: 'User', groupId: id, memberRef: m })
-  }
-
+  let writing: Promise<void> = Promise.resolve()
   const flush = async (batch: RawRecord[]) => {
-    const prepared = batch.map(prepare).filter((p): p is Prepared => p !== undefined)
-    // argon2id on the thread pool, all cores, before the (synchronous) transaction
-    await Promise.all(prepared.filter((p) => p.password !== undefined).map(async (p) => (p.passwordHash = await hashPassword(p.password!))))
-    const ts = deps.now().toISOString()
-    created.User = created.Group = 0
-    deps.db!.transaction(
-      () => {
-        for (const p of prepared) {
-          try {
-            if (p.kind === 'User') writeUser(p, ts)
-            else writeGroup(p, ts)
-          } catch (e) {
-            if (e instanceof ScimError) reject(p.line, e)
-            else throw e
-          }
-        }
-        b.bumpCount(tenant, 'User', created.User)
-        b.bumpCount(tenant, 'Group', created.Group)
-      },
-      { behavior: 'immediate' },
+    const fraction = opts.fraction?.() // of the input read up to this batch's end (the next one is read meanwhile)
+    const prepared: Prepared[] = []
+    for (let i = 0; i < batch.length; i++) {
+      const p = prepare(batch[i])
+      if (p) prepared.push(p)
+      // let the running write take its next step (send its next statement) while this batch is validated
+      if (i % 100 === 99) await new Promise((r) => setImmediate(r))
+    }
+    // argon2id on the thread pool, all cores, before the transaction
+    await Promise.all(
+      prepared.map(async (p) => {
+        if (p.kind === 'User') p.cols.passwordHash = p.password === undefined ? null : await hashPassword(p.password)
+      }),
     )
-    summary.rows += batch.length
-    opts.onProgress?.({ rows: summary.rows, fraction: opts.fraction?.(), summary })
+    await writing
+    writing = write(prepared, batch.length, fraction)
+    writing.catch(() => {}) // awaited by the next flush or at the end; not an unhandled rejection meanwhile
   }
 
   let batch: RawRecord[] = []
-  for await (const r of records) {
-    batch.push(r)
-    if (batch.length >= batchSize) {
-      await flush(batch)
-      batch = []
+  try {
+    for await (const r of records) {
+      batch.push(r)
+      if (batch.length >= batchSize) {
+        await flush(batch)
+        batch = []
+      }
     }
+    if (batch.length) await flush(batch)
+  } catch (e) {
+    await writing.catch(() => {}) // a batch in flight ends (committed or not) before the error is reported
+    throw e
   }
-  if (batch.length) await flush(batch)
+  await writing
 
-  applyMemberships(deps, pending, batchSize, summary)
+  await applyMemberships(deps, store, pending, batchSize, summary)
   summary.rejected.sort((a, b) => a.line - b.line)
   summary.seconds = (performance.now() - started) / 1000
   return summary
 }
 
-/** Resolves and inserts the memberships collected from all rows, in batches. */
-function applyMemberships(deps: ServiceDeps, pending: PendingMembership[], batchSize: number, summary: ImportSummary) {
-  if (pending.length === 0) return
-  const b = repo.bulk(deps.db!)
-  const tenant = deps.tenant
-  const groupRt = resourceType(deps, 'Group')
-  const byName = new Map<string, string>()
-  const touched = new Set<string>()
-  let createdGroups = 0
-  const fail = (line: number, reason: string) => summary.membershipErrors.push({ line, reason })
-  const ts = deps.now().toISOString()
+interface BatchOutcome {
+  users: Counts
+  groups: Counts
+  rejected: Rejection[]
+  pending: PendingMembership[]
+}
 
-  const resolveGroup = (ref: GroupRef): string => {
-    if (ref.value && b.findGroupById(tenant, ref.value)) return ref.value
-    if (!ref.display) throw new Error(`no group with id '${ref.value}'`)
-    const key = foldKey(ref.display)
-    const known = byName.get(key)
-    if (known) return known
-    const named = b.findGroupsByKey(tenant, key)
-    if (named.length > 1) throw new Error(`group displayName '${ref.display}' is held by several groups`)
-    let id = named[0]?.id
-    if (!id) {
-      const data = validateResource(deps.registry, groupRt, { schemas: [URN.group], displayName: ref.display }, { strict: false })
-      id = Bun.randomUUIDv7()
-      b.insertGroup(tenant, id, ts, columnsOf('Group', data) as repo.GroupColumns, JSON.stringify(data))
-      createdGroups++
-      summary.groups.created++
-    }
-    byName.set(key, id)
-    return id
+/** A resource as the batch knows it: as found, then as the batch's earlier rows left it. */
+interface Known extends BulkResource {
+  /** its row among the batch's inserts or updates, once it has one */
+  row?: BulkUser | BulkGroup
+}
+
+/**
+ * One batch of prepared rows, as one write: the lookups for all its rows, the decisions row by row in memory (so a
+ * row sees the rows before it, as if each were written at once), then the writes, one statement per kind of change.
+ * Returns what happened; nothing outside the step changes (it may be run again).
+ */
+function* batchStep(deps: ServiceDeps, prepared: Prepared[], ts: string): Step<BatchOutcome> {
+  const tenant = deps.tenant
+  const out: BatchOutcome = { users: { created: 0, updated: 0, unchanged: 0 }, groups: { created: 0, updated: 0, unchanged: 0 }, rejected: [], pending: [] }
+  const userRows = prepared.filter((p) => p.kind === 'User')
+  const groupRows = prepared.filter((p) => p.kind === 'Group')
+
+  // lookups: one per kind, for the whole batch
+  const users = new Map<string, Known>() // by userName key
+  const userKeys = uniq(userRows.map((p) => (p.cols as UserColumns).userNameKey))
+  if (userKeys.length) for (const r of yield* q((r) => r.findUsersByKeys(tenant, userKeys))) users.set(r.key, r)
+  const groups = new Map<string, Known>() // by id
+  const byKey = new Map<string, Set<string>>() // displayName key → the ids of the groups holding it now
+  const indexGroup = (g: Known) => {
+    let ids = byKey.get(g.key)
+    if (!ids) byKey.set(g.key, (ids = new Set()))
+    ids.add(g.id)
+  }
+  const know = (g: Known) => {
+    groups.set(g.id, g)
+    indexGroup(g)
+  }
+  const groupIds = uniq(groupRows.filter((p) => p.id !== undefined).map((p) => p.id!))
+  if (groupIds.length) for (const r of yield* q((r) => r.findGroupsByIds(tenant, groupIds))) know(r)
+  const groupKeys = uniq(groupRows.filter((p) => p.id === undefined).map((p) => (p.cols as GroupColumns).displayNameKey))
+  if (groupKeys.length) for (const r of yield* q((r) => r.findGroupsByKeys(tenant, groupKeys))) if (!groups.has(r.id)) know(r)
+  const wanted = uniq(prepared.filter((p) => p.id !== undefined).map((p) => p.id!))
+  const taken = new Set<string>()
+  if (wanted.length) for (const id of yield* q((r) => r.takenIds(wanted))) taken.add(id)
+
+  const inserts = { User: [] as BulkUser[], Group: [] as BulkGroup[] }
+  const updates = { User: [] as BulkUser[], Group: [] as BulkGroup[] }
+  const newId = (want: string | undefined) => {
+    if (want === undefined) return Bun.randomUUIDv7()
+    if (taken.has(want)) throw new ScimError(409, `id '${want}' is already used by another resource`, 'uniqueness')
+    taken.add(want)
+    return want
   }
 
+  /** Writes `p` over `e` (or as a new resource: `e` absent) and counts which; returns the resource. */
+  const save = (p: Prepared, e: Known | undefined, key: string): Known => {
+    const counts = p.kind === 'User' ? out.users : out.groups
+    if (!e) {
+      const id = newId(p.id)
+      const row = { id, version: 1, data: p.data, cols: p.cols } as BulkUser & BulkGroup
+      inserts[p.kind].push(row)
+      counts.created++
+      return { id, version: 1, key, data: p.data, row }
+    }
+    const passwordHash = p.kind === 'User' ? (p.cols as UserColumns).passwordHash : null
+    if (!passwordHash && sameJson(e.data, p.data)) {
+      counts.unchanged++
+      return e
+    }
+    checkImmutable(deps.registry, resourceType(deps, p.kind), e.data, p.data)
+    e.version++
+    e.data = p.data
+    if (e.row) {
+      // written earlier in this batch: that row carries the change (a password kept unless a new one is given)
+      const kept = p.kind === 'User' ? { passwordHash: passwordHash ?? (e.row.cols as UserColumns).passwordHash ?? null } : {}
+      Object.assign(e.row, { version: e.version, data: p.data, cols: { ...p.cols, ...kept } })
+    } else {
+      e.row = { id: e.id, version: e.version, data: p.data, cols: p.cols } as BulkUser & BulkGroup
+      updates[p.kind].push(e.row as BulkUser & BulkGroup)
+    }
+    counts.updated++
+    return e
+  }
+
+  const writeUser = (p: Prepared) => {
+    const key = (p.cols as UserColumns).userNameKey
+    const e = users.get(key)
+    const r = save(p, e, key)
+    if (!e) users.set(key, r)
+    for (const g of p.groups) out.pending.push({ line: p.line, memberId: r.id, memberType: 'User', group: g })
+  }
+
+  const writeGroup = (p: Prepared) => {
+    const key = (p.cols as GroupColumns).displayNameKey
+    // with an id: that group, or a new one with this id; without: the group of that displayName
+    let e: Known | undefined
+    if (p.id !== undefined) e = groups.get(p.id)
+    else {
+      const named = [...(byKey.get(key) ?? [])]
+      if (named.length > 1) throw new ScimError(409, `displayName '${String(p.data.displayName)}' is held by several groups: give the group's id`, 'uniqueness')
+      e = named.length ? groups.get(named[0]) : undefined
+    }
+    const before = e?.key
+    const r = save(p, e, key)
+    if (!e) know(r)
+    else if (before !== key) {
+      byKey.get(before!)?.delete(r.id)
+      r.key = key
+      indexGroup(r)
+    }
+    for (const g of p.groups) out.pending.push({ line: p.line, memberId: r.id, memberType: 'Group', group: g })
+    for (const m of p.members) out.pending.push({ line: p.line, memberId: '', memberType: 'User', groupId: r.id, memberRef: m })
+  }
+
+  for (const p of prepared) {
+    try {
+      if (p.kind === 'User') writeUser(p)
+      else writeGroup(p)
+    } catch (e) {
+      if (e instanceof ScimError) out.rejected.push({ line: p.line, reason: e.detail })
+      else throw e
+    }
+  }
+
+  // the writes: one statement each (PostgreSQL), the counters last (they are every writer's hot rows)
+  if (inserts.User.length) yield* q((r) => r.insertUsers(tenant, ts, inserts.User))
+  if (inserts.Group.length) yield* q((r) => r.insertGroups(tenant, ts, inserts.Group))
+  if (updates.User.length) yield* q((r) => r.updateUsers(tenant, ts, updates.User))
+  if (updates.Group.length) yield* q((r) => r.updateGroups(tenant, ts, updates.Group))
+  if (inserts.User.length) yield* q((r) => r.bumpCount(tenant, 'User', inserts.User.length))
+  if (inserts.Group.length) yield* q((r) => r.bumpCount(tenant, 'Group', inserts.Group.length))
+  return out
+}
+
+interface MembershipOutcome {
+  added: number
+  existing: number
+  errors: Rejection[]
+  createdGroups: number
+  /** displayName key → id of the groups this chunk resolved or created by name */
+  names: Map<string, string>
+  /** groups whose members changed */
+  touched: Set<string>
+}
+
+/** Resolves and inserts the memberships collected from all rows, in batches of one transaction each. */
+async function applyMemberships(deps: ServiceDeps, store: Store, pending: PendingMembership[], batchSize: number, summary: ImportSummary) {
+  if (pending.length === 0) return
+  const byName = new Map<string, string>()
+  const touched = new Set<string>()
+  const ts = deps.now().toISOString()
   for (let i = 0; i < pending.length; i += batchSize) {
     const chunk = pending.slice(i, i + batchSize)
-    createdGroups = 0
-    deps.db!.transaction(
-      () => {
-        const refs = chunk.filter((p) => p.memberRef !== undefined).map((p) => p.memberRef!)
-        const kinds = refs.length ? repo.resolveMemberIds(deps.db!, tenant, refs) : new Map<string, Kind>()
-        for (const p of chunk) {
-          try {
-            let groupId: string, memberId: string, memberType: Kind
-            if (p.group) {
-              groupId = resolveGroup(p.group)
-              memberId = p.memberId
-              memberType = p.memberType
-            } else {
-              groupId = p.groupId!
-              memberId = p.memberRef!
-              const k = kinds.get(memberId)
-              if (!k) throw new Error(`members: no User or Group with id '${memberId}'`)
-              memberType = k
-            }
-            if (groupId === memberId) throw new Error('a group cannot be a member of itself')
-            if (b.addMember(groupId, memberId, memberType)) {
-              summary.memberships.added++
-              touched.add(groupId)
-            } else summary.memberships.existing++
-          } catch (e) {
-            fail(p.line, e instanceof ScimError ? e.detail : (e as Error).message)
-          }
-        }
-        b.bumpCount(tenant, 'Group', createdGroups)
-      },
-      { behavior: 'immediate' },
-    )
+    const out = await writeBatch(store, () => membershipStep(deps, store, chunk, byName, ts))
+    summary.memberships.added += out.added
+    summary.memberships.existing += out.existing
+    summary.membershipErrors.push(...out.errors)
+    summary.groups.created += out.createdGroups
+    for (const [k, id] of out.names) byName.set(k, id)
+    for (const id of out.touched) touched.add(id)
   }
   // membership changes are changes of the group: new version and lastModified, once per group
   const ids = [...touched]
-  for (let i = 0; i < ids.length; i += batchSize)
-    deps.db!.transaction(() => {
-      for (const id of ids.slice(i, i + batchSize)) b.touchGroup(tenant, id, ts)
-    })
+  for (let i = 0; i < ids.length; i += batchSize) {
+    const chunk = ids.slice(i, i + batchSize)
+    await store.write(() => q((r) => r.touchGroups(deps.tenant, chunk, ts)))
+  }
   summary.membershipErrors.sort((a, b) => a.line - b.line)
+}
+
+function* membershipStep(deps: ServiceDeps, store: Store, chunk: PendingMembership[], known: ReadonlyMap<string, string>, ts: string): Step<MembershipOutcome> {
+  const tenant = deps.tenant
+  const out: MembershipOutcome = { added: 0, existing: 0, errors: [], createdGroups: 0, names: new Map(), touched: new Set() }
+  // lookups for the whole chunk: the ids named (groups by value, members of group lines), the groups named
+  const refs = uniq(chunk.flatMap((p) => (p.memberRef !== undefined ? [p.memberRef] : p.group?.value ? [p.group.value] : [])))
+  const kinds = refs.length ? yield* q((r) => r.resolveMemberIds(tenant, refs)) : new Map<string, Kind>()
+  const byValue = (ref: GroupRef) => (ref.value !== undefined && kinds.get(ref.value) === 'Group' ? ref.value : undefined)
+  const nameKeys = uniq(chunk.flatMap((p) => (p.group && !byValue(p.group) && p.group.display ? [foldKey(p.group.display)] : []))).filter((k) => !known.has(k))
+  const named = new Map<string, string[]>()
+  if (nameKeys.length)
+    for (const g of yield* q((r) => r.findGroupsByKeys(tenant, nameKeys))) {
+      const list = named.get(g.key)
+      if (list) list.push(g.id)
+      else named.set(g.key, [g.id])
+    }
+  const groupRt = resourceType(deps, 'Group')
+  const newGroups: BulkGroup[] = []
+
+  const resolveGroup = (ref: GroupRef): string => {
+    const found = byValue(ref)
+    if (found) return found
+    if (!ref.display) throw new Error(`no group with id '${ref.value}'`)
+    const key = foldKey(ref.display)
+    const id = known.get(key) ?? out.names.get(key)
+    if (id) return id
+    const ids = named.get(key) ?? []
+    if (ids.length > 1) throw new Error(`group displayName '${ref.display}' is held by several groups`)
+    let groupId = ids[0]
+    if (!groupId) {
+      if (store.dialect === 'postgres' && ref.display.includes('\u0000')) throw new Error(NUL_REASON)
+      const data = validateResource(deps.registry, groupRt, { schemas: [URN.group], displayName: ref.display }, { strict: false })
+      groupId = Bun.randomUUIDv7()
+      newGroups.push({ id: groupId, version: 1, data, cols: columnsOf('Group', data) as GroupColumns })
+    }
+    out.names.set(key, groupId)
+    return groupId
+  }
+
+  const adds: BulkMembership[] = []
+  const seen = new Set<string>()
+  for (const p of chunk) {
+    try {
+      let groupId: string, memberId: string, memberType: Kind
+      if (p.group) {
+        groupId = resolveGroup(p.group)
+        memberId = p.memberId
+        memberType = p.memberType
+      } else {
+        groupId = p.groupId!
+        memberId = p.memberRef!
+        const k = kinds.get(memberId)
+        if (!k) throw new Error(`members: no User or Group with id '${memberId}'`)
+        memberType = k
+      }
+      if (groupId === memberId) throw new Error('a group cannot be a member of itself')
+      const pair = `${groupId}\u0000${memberId}`
+      if (seen.has(pair)) out.existing++ // twice in the chunk: the second finds the first
+      else {
+        seen.add(pair)
+        adds.push({ groupId, memberId, type: memberType })
+      }
+    } catch (e) {
+      out.errors.push({ line: p.line, reason: reasonOf(e) })
+    }
+  }
+
+  if (newGroups.length) {
+    yield* q((r) => r.insertGroups(tenant, ts, newGroups))
+    yield* q((r) => r.bumpCount(tenant, 'Group', newGroups.length))
+    out.createdGroups = newGroups.length
+  }
+  const added = adds.length ? yield* q((r) => r.addMemberships(adds)) : []
+  out.added = added.length
+  out.existing += adds.length - added.length
+  for (const i of added) out.touched.add(adds[i].groupId)
+  return out
 }
 
 /** Opens FILE (or stdin for "-") and imports it. */

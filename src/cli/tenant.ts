@@ -3,9 +3,7 @@
  * while `scimd serve` uses the same file; the same functions as the admin API (src/tenants/service.ts).
  */
 import type { Config } from '../config'
-import { closeDatabase, openDatabase } from '../db/client'
-import { sqliteStore } from '../db/sqlite-store'
-import { runMigrations } from '../db/migrate'
+import { openStoreFor } from '../server'
 import { ScimError } from '../scim/errors'
 import { createTenant, listTenantViews, removeTenant, rotateTenant, updateTenant, type TenantCredentials, type TenantView } from '../tenants/service'
 import { mergeTenantAuth, TENANT_AUTH_FLAGS } from '../tenants/auth'
@@ -108,10 +106,8 @@ export async function tenantMain(config: Config, args: string[], io: TenantIo): 
   if (sub !== 'list' && sub !== 'ls' && !id) return usage(`${sub} needs a tenant id`)
   if ((sub === 'rm' || sub === 'remove') && !yes) return usage(`rm deletes all of tenant '${id}'s data: add --yes`)
 
-  const db = openDatabase(config.databaseUrl, { cacheSizeKiB: config.sqliteCacheKiB, mmapSize: config.sqliteMmap })
+  const { store, close } = await openStoreFor(config)
   try {
-    runMigrations(db)
-    const store = sqliteStore(db)
     switch (sub) {
       case 'add': {
         const made = await createTenant(store, { id, profile: profile ?? null, ...(basicUser ? { basicUser } : {}), ...(Object.keys(auth).length ? { auth } : {}) }, new Date(), { files: true })
@@ -158,6 +154,6 @@ export async function tenantMain(config: Config, args: string[], io: TenantIo): 
     }
     throw e
   } finally {
-    closeDatabase(db)
+    await close()
   }
 }

@@ -549,43 +549,66 @@ export function putSetting(db: Db, key: string, value: string): void {
 }
 
 // ── bulk import / export (scimd import, scimd export) ───────────────────────────────────────────────────────
-// Raw prepared statements: the import writes 100,000 rows in seconds only if no query is built per row. The
-// caller wraps batches in db.transaction() and keeps them synchronous.
+// Raw prepared statements: the import writes 100,000 rows in seconds only if no query is built per row. The import
+// runs them through the store (src/db/sqlite-store.ts: the batch methods of Repo loop over these single-row
+// statements, cheap in-process), one IMMEDIATE transaction per batch.
 
-export interface BulkRow {
+/** A resource as the import finds it: `key` is its userName key (users) or displayName key (groups). */
+export interface BulkResource {
   id: string
   version: number
-  created: string
-  last_modified: string
+  key: string
+  data: Record<string, unknown>
+}
+/** A user or group row the import writes, with its version (1 for a new one). */
+export interface BulkUser {
+  id: string
+  version: number
+  data: Record<string, unknown>
+  /** passwordHash: null or absent keeps the stored one on update */
+  cols: UserColumns
+}
+export interface BulkGroup {
+  id: string
+  version: number
+  data: Record<string, unknown>
+  cols: GroupColumns
+}
+export interface BulkMembership {
+  groupId: string
+  memberId: string
+  type: Kind
+}
+
+interface BulkRow {
+  id: string
+  version: number
+  key: string
   data: string
 }
 
 function makeBulk(db: Db) {
   const c = db.$client
   return {
-    userByKey: c.prepare<BulkRow, [string, string]>(
-      'select id, version, created, last_modified, data from users where tenant_id = ? and user_name_key = ?',
-    ),
+    userByKey: c.prepare<BulkRow, [string, string]>('select id, version, user_name_key as key, data from users where tenant_id = ? and user_name_key = ?'),
     idTaken: c.prepare<{ n: number }, [string, string]>(
       'select (select count(*) from users where id = ?1) + (select count(*) from groups where id = ?2) as n',
     ),
     insertUser: c.prepare(
       `insert into users (id, tenant_id, user_name_key, external_id, display_name_key, active, password_hash, version, created, last_modified, data)
-       values (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     updateUser: c.prepare(
       `update users set user_name_key = ?, external_id = ?, display_name_key = ?, active = ?, password_hash = coalesce(?, password_hash),
-       version = version + 1, last_modified = ?, data = ? where tenant_id = ? and id = ?`,
+       version = ?, last_modified = ?, data = ? where tenant_id = ? and id = ?`,
     ),
-    groupsByKey: c.prepare<BulkRow, [string, string]>(
-      'select id, version, created, last_modified, data from groups where tenant_id = ? and display_name_key = ? limit 2',
-    ),
-    groupById: c.prepare<BulkRow, [string, string]>('select id, version, created, last_modified, data from groups where tenant_id = ? and id = ?'),
+    groupsByKey: c.prepare<BulkRow, [string, string]>('select id, version, display_name_key as key, data from groups where tenant_id = ? and display_name_key = ?'),
+    groupById: c.prepare<BulkRow, [string, string]>('select id, version, display_name_key as key, data from groups where tenant_id = ? and id = ?'),
     insertGroup: c.prepare(
-      `insert into groups (id, tenant_id, display_name_key, external_id, version, created, last_modified, data) values (?, ?, ?, ?, 1, ?, ?, ?)`,
+      `insert into groups (id, tenant_id, display_name_key, external_id, version, created, last_modified, data) values (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     updateGroup: c.prepare(
-      `update groups set display_name_key = ?, external_id = ?, version = version + 1, last_modified = ?, data = ? where tenant_id = ? and id = ?`,
+      `update groups set display_name_key = ?, external_id = ?, version = ?, last_modified = ?, data = ? where tenant_id = ? and id = ?`,
     ),
     touchGroup: c.prepare('update groups set version = version + 1, last_modified = ? where tenant_id = ? and id = ?'),
     addMember: c.prepare('insert or ignore into group_members (group_id, member_id, member_type) values (?, ?, ?)'),
@@ -593,52 +616,83 @@ function makeBulk(db: Db) {
       `insert into counters (tenant_id, resource_type, count) values (?, ?, ?)
        on conflict (tenant_id, resource_type) do update set count = count + excluded.count`,
     ),
-    usersAfter: c.prepare<BulkRow, [string, string, number]>(
-      'select id, version, created, last_modified, data from users where tenant_id = ? and id > ? order by id limit ?',
-    ),
-    groupsAfter: c.prepare<BulkRow, [string, string, number]>(
-      'select id, version, created, last_modified, data from groups where tenant_id = ? and id > ? order by id limit ?',
-    ),
-    memberships: c.prepare<{ member_id: string; group_id: string; display: string | null }, [string]>(
+    usersAfter: c.prepare<{ id: string; data: string }, [string, string, number]>('select id, data from users where tenant_id = ? and id > ? order by id limit ?'),
+    groupsAfter: c.prepare<{ id: string; data: string }, [string, string, number]>('select id, data from groups where tenant_id = ? and id > ? order by id limit ?'),
+    memberGroups: c.prepare<{ member_id: string; group_id: string; display: string | null }, [string, string]>(
       `select m.member_id, m.group_id, json_extract(g.data, '$.displayName') as display
-       from group_members m join groups g on g.id = m.group_id where g.tenant_id = ? order by m.member_id, g.display_name_key, g.id`,
+       from json_each(?1) j cross join group_members m on m.member_id = j.value join groups g on g.id = m.group_id
+       where g.tenant_id = ?2 order by m.member_id, g.display_name_key, g.id`,
     ),
   }
 }
 const bulkCache = new WeakMap<Db, ReturnType<typeof makeBulk>>()
 
-/** Prepared statements for bulk import and export (see src/cli/import.ts, src/cli/export.ts). */
+const toBulk = (r: BulkRow): BulkResource => ({ id: r.id, version: r.version, key: r.key, data: JSON.parse(r.data) })
+const flag = (b: boolean | null) => (b === null ? null : b ? 1 : 0)
+
+/** The bulk operations of import and export (src/cli/import.ts, src/cli/export.ts), behind Repo in sqlite-store.ts. */
 export function bulk(db: Db) {
   let b = bulkCache.get(db)
   if (!b) bulkCache.set(db, (b = makeBulk(db)))
   const s = b
   return {
-    findUserByKey: (tenant: string, key: string) => s.userByKey.get(tenant, key) ?? undefined,
-    idTaken: (id: string) => (s.idTaken.get(id, id)?.n ?? 0) > 0,
-    insertUser(tenant: string, id: string, ts: string, cols: UserColumns, data: string) {
-      s.insertUser.run(id, tenant, cols.userNameKey, cols.externalId, cols.displayNameKey, cols.active === null ? null : cols.active ? 1 : 0, cols.passwordHash ?? null, ts, ts, data)
+    findUsersByKeys(tenant: string, keys: string[]): BulkResource[] {
+      const out: BulkResource[] = []
+      for (const k of keys) for (const r of s.userByKey.all(tenant, k)) out.push(toBulk(r))
+      return out
     },
-    updateUser(tenant: string, id: string, ts: string, cols: UserColumns, data: string) {
-      s.updateUser.run(cols.userNameKey, cols.externalId, cols.displayNameKey, cols.active === null ? null : cols.active ? 1 : 0, cols.passwordHash ?? null, ts, data, tenant, id)
+    findGroupsByIds(tenant: string, ids: string[]): BulkResource[] {
+      const out: BulkResource[] = []
+      for (const id of ids) for (const r of s.groupById.all(tenant, id)) out.push(toBulk(r))
+      return out
     },
-    /** Up to two groups with this displayName key (two means the name is ambiguous). */
-    findGroupsByKey: (tenant: string, key: string) => s.groupsByKey.all(tenant, key),
-    findGroupById: (tenant: string, id: string) => s.groupById.get(tenant, id) ?? undefined,
-    insertGroup(tenant: string, id: string, ts: string, cols: GroupColumns, data: string) {
-      s.insertGroup.run(id, tenant, cols.displayNameKey, cols.externalId, ts, ts, data)
+    /** every group holding one of these displayName keys */
+    findGroupsByKeys(tenant: string, keys: string[]): BulkResource[] {
+      const out: BulkResource[] = []
+      for (const k of keys) for (const r of s.groupsByKey.all(tenant, k)) out.push(toBulk(r))
+      return out
     },
-    updateGroup(tenant: string, id: string, ts: string, cols: GroupColumns, data: string) {
-      s.updateGroup.run(cols.displayNameKey, cols.externalId, ts, data, tenant, id)
+    takenIds: (ids: string[]) => ids.filter((id) => (s.idTaken.get(id, id)?.n ?? 0) > 0),
+    insertUsers(tenant: string, ts: string, rows: BulkUser[]) {
+      for (const { id, version, data, cols } of rows)
+        s.insertUser.run(id, tenant, cols.userNameKey, cols.externalId, cols.displayNameKey, flag(cols.active), cols.passwordHash ?? null, version, ts, ts, JSON.stringify(data))
     },
-    touchGroup: (tenant: string, id: string, ts: string) => void s.touchGroup.run(ts, tenant, id),
-    /** true when the row was new */
-    addMember: (groupId: string, memberId: string, type: Kind) => s.addMember.run(groupId, memberId, type).changes > 0,
+    updateUsers(tenant: string, ts: string, rows: BulkUser[]) {
+      for (const { id, version, data, cols } of rows)
+        s.updateUser.run(cols.userNameKey, cols.externalId, cols.displayNameKey, flag(cols.active), cols.passwordHash ?? null, version, ts, JSON.stringify(data), tenant, id)
+    },
+    insertGroups(tenant: string, ts: string, rows: BulkGroup[]) {
+      for (const { id, version, data, cols } of rows) s.insertGroup.run(id, tenant, cols.displayNameKey, cols.externalId, version, ts, ts, JSON.stringify(data))
+    },
+    updateGroups(tenant: string, ts: string, rows: BulkGroup[]) {
+      for (const { id, version, data, cols } of rows) s.updateGroup.run(cols.displayNameKey, cols.externalId, version, ts, JSON.stringify(data), tenant, id)
+    },
+    touchGroups(tenant: string, ids: string[], ts: string) {
+      for (const id of ids) s.touchGroup.run(ts, tenant, id)
+    },
+    /** the positions (in `rows`) of the memberships that were new */
+    addMemberships(rows: BulkMembership[]): number[] {
+      const added: number[] = []
+      rows.forEach((m, i) => s.addMember.run(m.groupId, m.memberId, m.type).changes > 0 && added.push(i))
+      return added
+    },
     bumpCount: (tenant: string, kind: Kind, delta: number) => void (delta && s.bump.run(tenant, kind, delta)),
-    /** Keyset pages in id order, for export. */
-    usersAfter: (tenant: string, afterId: string, limit: number) => s.usersAfter.all(tenant, afterId, limit),
-    groupsAfter: (tenant: string, afterId: string, limit: number) => s.groupsAfter.all(tenant, afterId, limit),
-    /** Every (member, group, group displayName) of the tenant, ordered by member. */
-    memberships: (tenant: string) => s.memberships.iterate(tenant),
+    /** a keyset page in id order (BINARY: code-point order of the ids) */
+    resourcesAfter(tenant: string, kind: Kind, afterId: string, limit: number): { id: string; data: Record<string, unknown> }[] {
+      return (kind === 'User' ? s.usersAfter : s.groupsAfter).all(tenant, afterId, limit).map((r) => ({ id: r.id, data: JSON.parse(r.data) }))
+    },
+    /** the groups of these members, by member, ordered by displayName key then id */
+    memberGroups(tenant: string, memberIds: string[]): Map<string, { id: string; display: string | null }[]> {
+      const out = new Map<string, { id: string; display: string | null }[]>()
+      if (memberIds.length === 0) return out
+      for (const r of s.memberGroups.all(JSON.stringify(memberIds), tenant)) {
+        const entry = { id: r.group_id, display: r.display }
+        const list = out.get(r.member_id)
+        if (list) list.push(entry)
+        else out.set(r.member_id, [entry])
+      }
+      return out
+    },
   }
 }
 

@@ -11,6 +11,9 @@ import { runSync, type Repo, type Step, type Store } from './store'
 
 function sqliteRepo(db: Db): Repo {
   const lookup = tenants.tenantLookup(db)
+  // prepared on first use (only scimd import / export need them)
+  let bulk: ReturnType<typeof repo.bulk> | undefined
+  const b = () => (bulk ??= repo.bulk(db))
   return {
     getResource: (t, k, id) => repo.getResource(db, t, k, id),
     getUserWithGroups: (t, id) => repo.getUserWithGroups(db, t, id),
@@ -64,6 +67,20 @@ function sqliteRepo(db: Db): Repo {
     updateTenant: (id, patch) => tenants.updateTenant(db, id, patch),
     deleteTenant: (id) => tenants.deleteTenant(db, id),
     tenantCounts: (id) => tenants.countOf(db, id),
+    // bulk import / export: repo.bulk()'s single-row statements in a loop (in-process, microseconds each)
+    findUsersByKeys: (t, keys) => b().findUsersByKeys(t, keys),
+    findGroupsByIds: (t, ids) => b().findGroupsByIds(t, ids),
+    findGroupsByKeys: (t, keys) => b().findGroupsByKeys(t, keys),
+    takenIds: (ids) => b().takenIds(ids),
+    insertUsers: (t, ts, rows) => b().insertUsers(t, ts, rows),
+    updateUsers: (t, ts, rows) => b().updateUsers(t, ts, rows),
+    insertGroups: (t, ts, rows) => b().insertGroups(t, ts, rows),
+    updateGroups: (t, ts, rows) => b().updateGroups(t, ts, rows),
+    bumpCount: (t, k, delta) => b().bumpCount(t, k, delta),
+    addMemberships: (rows) => b().addMemberships(rows),
+    touchGroups: (t, ids, ts) => b().touchGroups(t, ids, ts),
+    resourcesAfter: (t, k, after, limit) => b().resourcesAfter(t, k, after, limit),
+    memberGroups: (t, ids) => b().memberGroups(t, ids),
   }
 }
 

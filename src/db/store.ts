@@ -14,7 +14,23 @@
  */
 import type { SQL } from 'drizzle-orm'
 import type { TenantRow } from './tenants'
-import type { Kind, ListQuery, MemberRow, PageRow, QueryPart, SeekPosition, StoredResource, UserColumns, GroupColumns, HistoryRow, HistoryQuery } from './repo'
+import type {
+  BulkGroup,
+  BulkMembership,
+  BulkResource,
+  BulkUser,
+  Kind,
+  ListQuery,
+  MemberRow,
+  PageRow,
+  QueryPart,
+  SeekPosition,
+  StoredResource,
+  UserColumns,
+  GroupColumns,
+  HistoryRow,
+  HistoryQuery,
+} from './repo'
 
 export type Maybe<T> = T | Promise<T>
 export type Dialect = 'sqlite' | 'postgres'
@@ -66,6 +82,32 @@ export interface Repo {
   /** deletes the tenant and all its data; undefined when there is no such tenant */
   deleteTenant(id: string): Maybe<{ users: number; groups: number } | undefined>
   tenantCounts(id: string): Maybe<{ users: number; groups: number }>
+  // bulk import and export (scimd import / export, src/cli/import.ts and export.ts): a batch of rows per call, so
+  // that PostgreSQL takes one round trip per batch, not per row. In a write, rows found are locked for change.
+  /** the users holding these userName keys (`key`: the userName key) */
+  findUsersByKeys(tenant: string, keys: string[]): Maybe<BulkResource[]>
+  /** the groups of the tenant with these ids (`key`: the displayName key) */
+  findGroupsByIds(tenant: string, ids: string[]): Maybe<BulkResource[]>
+  /** every group of the tenant holding one of these displayName keys */
+  findGroupsByKeys(tenant: string, keys: string[]): Maybe<BulkResource[]>
+  /** which of these ids a user or group already has, in any tenant */
+  takenIds(ids: string[]): Maybe<string[]>
+  /** inserts new users (created = lastModified = ts); the counters are the caller's (bumpCount) */
+  insertUsers(tenant: string, ts: string, rows: BulkUser[]): Maybe<void>
+  /** rewrites users with the given version; a null passwordHash keeps the stored one */
+  updateUsers(tenant: string, ts: string, rows: BulkUser[]): Maybe<void>
+  insertGroups(tenant: string, ts: string, rows: BulkGroup[]): Maybe<void>
+  updateGroups(tenant: string, ts: string, rows: BulkGroup[]): Maybe<void>
+  /** adds to a resource type's row counter */
+  bumpCount(tenant: string, kind: Kind, delta: number): Maybe<void>
+  /** inserts the memberships not yet present; returns the positions (in `rows`) of those inserted */
+  addMemberships(rows: BulkMembership[]): Maybe<number[]>
+  /** a new version and lastModified for each of these groups (their members changed) */
+  touchGroups(tenant: string, ids: string[], ts: string): Maybe<void>
+  /** up to `limit` resources with ids after `afterId`, in id order (code-point order) */
+  resourcesAfter(tenant: string, kind: Kind, afterId: string, limit: number): Maybe<{ id: string; data: Record<string, unknown> }[]>
+  /** the groups of each of these members, ordered by displayName key then id (display: the group's displayName) */
+  memberGroups(tenant: string, memberIds: string[]): Maybe<Map<string, { id: string; display: string | null }[]>>
 }
 
 /** The dialect's SQL for filters and sorting (src/db/filter-sql.ts, src/db/pg/filter-sql.ts). */

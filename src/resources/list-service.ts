@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Kind, PageRow, QueryPart, StoredResource } from '../db/repo'
 import { filterResolver, type FilterSqlContext } from '../db/filter-sql'
-import { q, type Step, type Store } from '../db/store'
+import { q, type Maybe, type Step, type Store } from '../db/store'
 import { formatAttrPath } from '../scim/attr-path'
 import { cursorCodec, queryBinding, type CursorCodec } from '../scim/cursor'
 import { invalidFilter } from '../scim/errors'
@@ -88,19 +88,25 @@ const secrets = new WeakMap<Store, Uint8Array>()
 /**
  * The HMAC key of cursors: 32 random bytes made on first use and kept in the settings table, so cursors survive
  * restarts and every replica sharing the database signs and verifies with the same key (the first writer wins).
+ * Read before a page's snapshot (which is read-only on PostgreSQL), and cached per store.
  */
-export function* cursorSecret(deps: ServiceDeps): Step<Uint8Array> {
+export function cursorSecret(deps: ServiceDeps): Maybe<Uint8Array> {
   const store = storeOf(deps)
-  let s = secrets.get(store)
-  if (s) return s
-  let stored = yield* q((r) => r.getSetting(SECRET_KEY))
-  if (!stored) {
-    const fresh = randomBytes(32).toString('base64url')
-    stored = yield* q((r) => r.putSettingOnce(SECRET_KEY, fresh))
+  const known = secrets.get(store)
+  if (known) return known
+  const keep = (stored: string) => {
+    const s = new Uint8Array(Buffer.from(stored, 'base64url'))
+    secrets.set(store, s)
+    return s
   }
-  s = new Uint8Array(Buffer.from(stored, 'base64url'))
-  secrets.set(store, s)
-  return s
+  const make = function* (): Step<string> {
+    const stored = yield* q((r) => r.getSetting(SECRET_KEY))
+    if (stored) return stored
+    const fresh = randomBytes(32).toString('base64url')
+    return yield* q((r) => r.putSettingOnce(SECRET_KEY, fresh))
+  }
+  const got = store.write(make)
+  return got instanceof Promise ? got.then(keep) : keep(got)
 }
 
 export interface CursorPage {
@@ -117,8 +123,8 @@ export interface CursorPage {
  * previousCursor unless it is the first (RFC 9865 Table 2). A backward step that reaches the start returns the
  * first page, full.
  */
-export function* cursorPage(deps: ServiceDeps, scope: string, parts: QueryPart[], p: ListParams, ttlSeconds: number): Step<CursorPage> {
-  const codec: CursorCodec = cursorCodec(yield* cursorSecret(deps), ttlSeconds)
+export function* cursorPage(deps: ServiceDeps, secret: Uint8Array, scope: string, parts: QueryPart[], p: ListParams, ttlSeconds: number): Step<CursorPage> {
+  const codec: CursorCodec = cursorCodec(secret, ttlSeconds)
   const binding = queryBinding({
     // a named tenant's too: a cursor issued in one tenant is invalidCursor in every other (the default tenant's
     // binding is the bare scope, so that its cursors stay valid across an upgrade)

@@ -8,7 +8,7 @@ import { methodNotAllowed } from '../scim/errors'
 import { cursorListResponse, listResponse, parseListParams, searchRequestParams, type ListParams } from '../scim/list'
 import { project } from '../scim/projection'
 import * as svc from './service'
-import { cursorPage, listPage, typedParts } from './list-service'
+import { cursorPage, cursorSecret, listPage, typedParts } from './list-service'
 import { q, type Step } from '../db/store'
 import type { StoredResource } from '../db/repo'
 import { patchResource } from './patch-service'
@@ -53,7 +53,8 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
   const projectionOf = (url: URL) =>
     parseListParams({ attributes: url.searchParams.get('attributes') ?? undefined, excludedAttributes: url.searchParams.get('excludedAttributes') ?? undefined })
 
-  const list = (request: Request, params: ListParams) => {
+  const list = async (request: Request, params: ListParams) => {
+    const secret = params.cursor !== undefined ? await cursorSecret(deps) : undefined
     const origin = ctx.origin(request)
     const rt = svc.resourceType(deps, kind)
     const needs = { members: wants('members', params), groups: wants('groups', params) }
@@ -67,7 +68,7 @@ export function resourceRoutes(kind: Kind, ctx: AppContext) {
           return out
         }
         if (params.cursor !== undefined) {
-          const cp = yield* cursorPage(deps, kind, typedParts(deps, kind, params), params, ctx.config.cursorTtl)
+          const cp = yield* cursorPage(deps, secret!, kind, typedParts(deps, kind, params), params, ctx.config.cursorTtl)
           return cursorListResponse(cp.total, yield* render(cp.rows), cp)
         }
         const page = yield* listPage(deps, kind, params)

@@ -11,7 +11,7 @@ import { project } from '../scim/projection'
 import type { PageRow } from '../db/repo'
 import type { Step } from '../db/store'
 import * as svc from './service'
-import { cursorPage, indexPageAcross, rootParts } from './list-service'
+import { cursorPage, cursorSecret, indexPageAcross, rootParts } from './list-service'
 import { wants } from './routes'
 
 const SearchBody = t.Object({}, { additionalProperties: true, description: 'A SearchRequest (urn:ietf:params:scim:api:messages:2.0:SearchRequest)' })
@@ -20,9 +20,10 @@ export function searchRoutes(ctx: AppContext) {
   const deps = ctx.deps
   return new Elysia({ name: 'scim.search', seed: ctx.config.basePath }).post(
     '/.search',
-    ({ request, body }) => {
+    async ({ request, body }) => {
       const params = searchRequestParams(body as Record<string, unknown> | null)
       const parts = rootParts(deps, params)
+      const secret = params.cursor !== undefined ? await cursorSecret(deps) : undefined
       const origin = ctx.origin(request)
       const needs = { members: wants('members', params), groups: wants('groups', params) }
       return svc.storeOf(deps).snapshot(
@@ -33,7 +34,7 @@ export function searchRoutes(ctx: AppContext) {
             return out
           }
           if (params.cursor !== undefined) {
-            const cp = yield* cursorPage(deps, 'root', parts, params, ctx.config.cursorTtl)
+            const cp = yield* cursorPage(deps, secret!, 'root', parts, params, ctx.config.cursorTtl)
             return cursorListResponse(cp.total, yield* present(cp.rows), cp)
           }
           const page = yield* indexPageAcross(deps, parts, params)

@@ -177,6 +177,8 @@ function* createStep(deps: ServiceDeps, kind: Kind, stored: StoredResource, pass
 
 /** A stored resource, or 404. */
 export function* getStoredStep(deps: ServiceDeps, kind: Kind, id: string): Step<StoredResource> {
+  // no stored id holds U+0000 (and PostgreSQL cannot even compare one): not found, on every store
+  if (id.includes('\u0000')) throw notFound(`${kind} not found`)
   const r = yield* q((x) => x.getResource(deps.tenant, kind, id))
   if (!r) throw notFound(`${kind} '${id}' not found`)
   return r
@@ -188,6 +190,7 @@ export function getStored(deps: ServiceDeps, kind: Kind, id: string): Maybe<Stor
 
 /** A user and its groups (GET of one user), or 404. */
 export function* getUserWithGroupsStep(deps: ServiceDeps, id: string): Step<{ stored: StoredResource; groups: { id: string; display: string }[] }> {
+  if (id.includes('\u0000')) throw notFound('User not found')
   const r = yield* q((x) => x.getUserWithGroups(deps.tenant, id))
   if (!r) throw notFound(`User '${id}' not found`)
   return r

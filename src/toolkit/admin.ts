@@ -72,6 +72,9 @@ function cookieOf(request: Request, name: string): string | undefined {
 }
 
 const ADMIN_SECURITY: Record<string, string[]>[] = [{ adminToken: [] }, { adminSession: [] }]
+/** The inspector and the chaos rules live in each scimd process: with several replicas on PostgreSQL, each has its own. */
+const PER_PROCESS = ' Per process: with several scimd replicas (DATABASE_URL=postgres://…) each one keeps its own, for the requests that pass through it.'
+
 const doc = (summary: string, description?: string, extra: Record<string, unknown> = {}) => ({
   tags: ['Admin'],
   summary,
@@ -205,7 +208,7 @@ export function adminRoutes(o: AdminOptions) {
         guard(request)
         return adminJson((await chaosOf(request)).toJSON())
       },
-      { detail: doc('Current latency and fault rules', 'delay (SCIMD_DELAY), delayRules (SCIMD_DELAY_RULES), faults (SCIMD_FAULTS) as rule text, the PRNG seed, and the parsed rules (with how many requests each fault rule has seen).') },
+      { detail: doc('Current latency and fault rules', 'delay (SCIMD_DELAY), delayRules (SCIMD_DELAY_RULES), faults (SCIMD_FAULTS) as rule text, the PRNG seed, and the parsed rules (with how many requests each fault rule has seen).' + PER_PROCESS) },
     )
     .put(
       '/admin/chaos',
@@ -224,7 +227,7 @@ export function adminRoutes(o: AdminOptions) {
       {
         detail: doc(
           'Change latency and fault rules at run time',
-          'Body: {"delay": "500ms-3s" | null, "delayRules": "PATCH /Groups/*=65s; …" | ["rule", …], "faults": "POST /Users=429 p=0.3" | [...], "seed": 42}. Fields left out keep their value; null or "" clears. Every change resets the every=N counters; a seed restarts the PRNG. A rule that does not parse → 400 invalidValue quoting it; nothing is changed.',
+          'Body: {"delay": "500ms-3s" | null, "delayRules": "PATCH /Groups/*=65s; …" | ["rule", …], "faults": "POST /Users=429 p=0.3" | [...], "seed": 42}. Fields left out keep their value; null or "" clears. Every change resets the every=N counters; a seed restarts the PRNG. A rule that does not parse → 400 invalidValue quoting it; nothing is changed.' + PER_PROCESS,
         ),
       },
     )
@@ -251,7 +254,7 @@ export function adminRoutes(o: AdminOptions) {
       {
         detail: doc(
           'Recent SCIM exchanges (newest first)',
-          'Filters: method (GET…), path (substring of path+query, or a glob with * matched against the end of the path), status (201 or 4xx), after (seq), limit (default 100). full=true returns whole exchanges instead of summaries. Secrets are redacted.',
+          'Filters: method (GET…), path (substring of path+query, or a glob with * matched against the end of the path), status (201 or 4xx), after (seq), limit (default 100). full=true returns whole exchanges instead of summaries. Secrets are redacted.' + PER_PROCESS,
         ),
       },
     )
@@ -310,7 +313,7 @@ export function adminRoutes(o: AdminOptions) {
       {
         detail: doc(
           'Live stream of new exchanges (server-sent events)',
-          `Each new exchange is an \`event: exchange\` whose data is its summary (id, seq, time, method, url, status, durationMs, injected…) and whose id is its seq; ?after=<seq> or Last-Event-ID replays what the buffer still holds; ?tenant=<id> keeps one tenant's exchanges ('default': /scim/v2). A comment heartbeat every ${HEARTBEAT_MS / 1000} s; at most ${MAX_STREAMS} streams; each ends after ${STREAM_MAX_LIFE_MS / 60000} min (EventSource reconnects).`,
+          `Each new exchange is an \`event: exchange\` whose data is its summary (id, seq, time, method, url, status, durationMs, injected…) and whose id is its seq; ?after=<seq> or Last-Event-ID replays what the buffer still holds; ?tenant=<id> keeps one tenant's exchanges ('default': /scim/v2). A comment heartbeat every ${HEARTBEAT_MS / 1000} s; at most ${MAX_STREAMS} streams; each ends after ${STREAM_MAX_LIFE_MS / 60000} min (EventSource reconnects).` + PER_PROCESS,
         ),
       },
     )

@@ -8,6 +8,7 @@
  * scimd's share of the baseline is read against this floor's: the gap between the two is scimd's own cost.
  */
 import { Database } from 'bun:sqlite'
+import { serveFloor, type FloorRow } from './floor-http'
 
 const db = new Database(process.env.DATABASE_URL!, { strict: true })
 db.exec('PRAGMA journal_mode = WAL')
@@ -24,33 +25,32 @@ const history = db.prepare<unknown, [string, string, string, string]>(
   `insert into history (tenant_id, time, op, resource_type, resource_id, before, after, changed)
    values ('default', ?, 'patch', 'User', ?, ?, ?, '["active"]')`,
 )
-const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { 'content-type': 'application/scim+json' } })
+const row = (r: { id: string; version: number; created: string; last_modified: string; data: string }): FloorRow => ({
+  id: r.id,
+  version: r.version,
+  created: r.created,
+  lastModified: r.last_modified,
+  data: JSON.parse(r.data),
+})
 
-Bun.serve({
-  port: Number(process.env.PORT),
-  hostname: '127.0.0.1',
-  async fetch(req) {
-    const url = req.url
-    const id = url.slice(url.lastIndexOf('/') + 1)
-    if (req.method === 'PATCH') {
-      const body = (await req.json()) as { Operations: { value: boolean }[] }
-      const active = body.Operations[0].value
-      const time = new Date().toISOString()
-      db.exec('BEGIN IMMEDIATE')
-      try {
-        const before = read.all(id)[0]
-        update.run(active ? 1 : 0, time, id)
-        const after = read.all(id)[0]
-        history.run(time, id, before.data, JSON.stringify({ ...JSON.parse(after.data), active }))
-        db.exec('COMMIT')
-        return json({ id, ...JSON.parse(after.data), active, meta: { version: `W/"${after.version}"`, lastModified: time } })
-      } catch (e) {
-        db.exec('ROLLBACK')
-        throw e
-      }
+serveFloor({
+  read: (id) => {
+    const r = read.all(id)[0]
+    return r && row(r)
+  },
+  setActive(id, active, time) {
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      const before = read.all(id)[0]
+      update.run(active ? 1 : 0, time, id)
+      const after = row(read.all(id)[0])
+      after.data.active = active
+      history.run(time, id, before.data, JSON.stringify(after.data))
+      db.exec('COMMIT')
+      return after
+    } catch (e) {
+      db.exec('ROLLBACK')
+      throw e
     }
-    const row = read.all(id)[0]
-    if (!row) return new Response('not found', { status: 404 })
-    return json({ id: row.id, ...JSON.parse(row.data), meta: { created: row.created, lastModified: row.last_modified, version: `W/"${row.version}"` } })
   },
 })

@@ -20,12 +20,12 @@ import { sql, type SQL } from 'drizzle-orm'
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
 import { DEFAULTS, type Config } from '../../src/config'
 import { sqliteStore } from '../../src/db/sqlite-store'
-import type { Step } from '../../src/db/store'
+import { settled, type Step } from '../../src/db/store'
 import * as repo from '../../src/db/repo'
 import { filterToSql, sortToSql } from '../../src/db/filter-sql'
 import { silentLogger } from '../../src/log'
 import { assemble, closeAll } from '../../src/server'
-import { cursorPage, listPage, typedParts } from '../../src/resources/list-service'
+import { cursorPage, cursorSecret, listPage, typedParts } from '../../src/resources/list-service'
 import type { ServiceDeps } from '../../src/resources/service'
 import { parseAttrPath } from '../../src/scim/attr-path'
 import { parseFilter } from '../../src/scim/filter/parser'
@@ -220,7 +220,7 @@ async function runScale(users: number, withPlans: boolean): Promise<ScaleResult>
       if (r.total !== users) throw new Error('total')
     })
     const defaultCursorPage = measure(() => {
-      const r = run(cursorPage(deps, 'User', typedParts(deps, 'User', params({ count: '100' })), params({ count: '100', cursor: '' }), 3600))
+      const r = run(cursorPage(deps, settled(cursorSecret(deps)), 'User', typedParts(deps, 'User', params({ count: '100' })), params({ count: '100', cursor: '' }), 3600))
       if (r.rows.length !== 100) throw new Error('default cursor page')
     }, 300)
 

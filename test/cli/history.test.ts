@@ -25,7 +25,7 @@ test('prints the changes oldest first, filters, --json, and refuses bad argument
   closeDatabase(t.db)
 
   let cap = capture()
-  expect(historyMain(t.config, ['--since', '1h'], cap.io)).toBe(0)
+  expect(await historyMain(t.config, ['--since', '1h'], cap.io)).toBe(0)
   const lines = cap.out.join('').trim().split('\n')
   expect(lines.length).toBe(3)
   expect(lines[0]).toContain('create')
@@ -35,24 +35,24 @@ test('prints the changes oldest first, filters, --json, and refuses bad argument
   expect(lines.join('\n')).not.toContain('Secret-Passw0rd-xyz')
 
   cap = capture()
-  expect(historyMain(t.config, [`--id=${c.json.id}`, '--op', 'patch', '--json'], cap.io)).toBe(0)
+  expect(await historyMain(t.config, [`--id=${c.json.id}`, '--op', 'patch', '--json'], cap.io)).toBe(0)
   const entries = cap.out.join('').trim().split('\n').map((l) => JSON.parse(l))
   expect(entries.map((e) => e.op)).toEqual(['patch'])
   expect(entries[0].before.active).toBeUndefined()
   expect(entries[0].after.active).toBe(false)
 
   cap = capture()
-  expect(historyMain(t.config, ['--until', '1h'], cap.io)).toBe(0)
+  expect(await historyMain(t.config, ['--until', '1h'], cap.io)).toBe(0)
   expect(cap.out.join('')).toBe('')
   expect(cap.err.join('')).toContain('no changes match')
 
   cap = capture()
-  expect(historyMain(t.config, ['--limit', '1'], cap.io)).toBe(0)
+  expect(await historyMain(t.config, ['--limit', '1'], cap.io)).toBe(0)
   expect(cap.out.join('')).toContain('cli.other') // the newest
 
   for (const bad of [['--since', 'soon'], ['--type', 'Role'], ['--op', 'rename'], ['--bogus'], ['--since']]) {
     cap = capture()
-    expect(historyMain(t.config, bad, cap.io)).toBe(2)
+    expect(await historyMain(t.config, bad, cap.io)).toBe(2)
     expect(cap.err.join('')).toStartWith('scimd history: ')
   }
 })

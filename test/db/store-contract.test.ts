@@ -275,6 +275,11 @@ for (const [name, make] of makers) {
       expect(across.map((x) => x.sortKey)).toEqual(['a', 'a', 'b', 'b', 'c', 'z', null, null])
       const page2 = await read((r) => r.listAcross(T1, parts, { descending: true, offset: 2, limit: 3 }))
       expect(page2.map((x) => x.id)).toEqual([gz, u[3], gB])
+      // one type alone (a root search whose filter only Users define): the same order, one arm
+      const usersOnly = await read((r) => r.listAcross(T1, [parts[0]], { descending: false, offset: 1, limit: 3 }))
+      expect(usersOnly.map((x) => x.id)).toEqual([u[5], u[0], u[3]])
+      const unsorted = await read((r) => r.listAcross(T1, [{ kind: 'User' as Kind }], { descending: false, offset: 0, limit: 2 }))
+      expect(unsorted.map((x) => x.id)).toEqual([...u].sort().slice(0, 2))
       expect(await read((r) => r.countParts(T1, parts))).toBe(8)
       expect(await read((r) => r.countParts(T1, [{ kind: 'User', where: where('User', 'displayName eq "A"') }]))).toBe(2)
       // merged keyset paging across both types

@@ -1,14 +1,71 @@
-/** An in-process scimd on a fresh :memory: database with real migrations. */
+/**
+ * An in-process scimd on a fresh :memory: database with real migrations — or, with SCIMD_TEST_STORE=postgres
+ * (`bun run test:pg`), on a fresh PostgreSQL database of the test cluster (test/helpers/pg.ts): the same HTTP tests
+ * then prove both stores behave alike. On PostgreSQL the app is opened asynchronously: `req` waits for it, and
+ * `ready` resolves to it; tests that reach for `t.db` are SQLite-only and are not part of the PostgreSQL run.
+ */
+import { SQL } from 'bun'
 import { DEFAULTS, type Config } from '../../src/config'
-import { assemble } from '../../src/server'
+import { assemble, assembleAny, type Started } from '../../src/server'
 import { silentLogger } from '../../src/log'
+import { pgUrl } from './pg'
+import type { Db } from '../../src/db/client'
 
 export const TOKEN = 'test-token-0123456789'
 export const SCIM = 'application/scim+json'
 
+export const TEST_STORE = process.env.SCIMD_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite'
+
+let template: Promise<string> | undefined
+/** A database cloned from one migrated template (CREATE DATABASE … TEMPLATE: tens of ms instead of a migration). */
+async function pgTestDatabase(): Promise<string> {
+  const server = await pgUrl()
+  if (!server) throw new Error('SCIMD_TEST_STORE=postgres needs PostgreSQL (bash .ci/pg-install)')
+  const at = (name: string) => {
+    const u = new URL(server)
+    u.pathname = `/${name}`
+    return u.toString()
+  }
+  template ??= (async () => {
+    const name = `tmpl_${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`
+    const admin = new SQL(server, { max: 1 })
+    await admin.unsafe(`create database ${name}`)
+    await admin.close()
+    const { migratePg } = await import('../../src/db/pg/store')
+    await migratePg(at(name))
+    return name
+  })()
+  const tmpl = await template
+  const name = `t_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`
+  const admin = new SQL(server, { max: 1 })
+  try {
+    await admin.unsafe(`create database ${name} template ${tmpl}`)
+  } finally {
+    await admin.close()
+  }
+  return at(name)
+}
+
 export function makeTestApp(overrides: Partial<Config> = {}) {
   const config: Config = { ...DEFAULTS, databaseUrl: ':memory:', bearerTokens: [TOKEN], ...overrides }
-  const started = assemble(config, silentLogger)
+  const started = TEST_STORE === 'postgres' && config.databaseUrl === ':memory:' ? undefined : assemble(config, silentLogger)
+  // typed as the SQLite app: on PostgreSQL `db` stays undefined (SQLite-only tests are not in that run)
+  if (!started) return pgTestApp(config) as unknown as ReturnType<typeof withRequests<Started & { db: Db }>>
+  return withRequests(started, config, Promise.resolve(started))
+}
+
+function pgTestApp(config: Config) {
+  const ready = (async () => {
+    // small pools that let go quickly: a test file opens many apps on one cluster
+    const pg = { ...config, databaseUrl: await pgTestDatabase(), pgPool: 3, pgIdleTimeout: 1 }
+    return assembleAny(pg, silentLogger)
+  })()
+  const lazy = {} as Started
+  void ready.then((s) => Object.assign(lazy, s)).catch(() => {})
+  return withRequests(lazy, config, ready)
+}
+
+function withRequests<S extends Started>(started: S, config: Config, ready: Promise<Started>) {
   const base = 'http://localhost' + config.basePath
 
   /** Sends a request; `body` objects are JSON-encoded as application/scim+json; auth added unless `auth: false`. */
@@ -26,9 +83,10 @@ export function makeTestApp(overrides: Partial<Config> = {}) {
       headers['content-type'] ??= SCIM
     }
     const url = path.startsWith('http') ? path : path.startsWith('/') && !path.startsWith(config.basePath + '/') && opts.raw ? 'http://localhost' + path : base + path
-    return readResponse(await started.app.handle(new Request(url, { method, headers, body: payload })))
+    const app = (await ready).app
+    return readResponse(await app.handle(new Request(url, { method, headers, body: payload })))
   }
-  return { ...started, config, req, base }
+  return Object.assign(started, { config, req, base, ready })
 }
 
 /** A response's status, headers and body as text, and as JSON where the body parses (else `json` is undefined). */

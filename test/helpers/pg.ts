@@ -98,11 +98,17 @@ export interface PrivateCluster {
   close(): void
 }
 
+/** How a private cluster runs: `durable` keeps PostgreSQL's defaults (fsync, synchronous_commit, full_page_writes on). */
+export interface ClusterOptions {
+  durable?: boolean
+}
+
 /**
  * Starts a private local cluster (initdb + pg_ctl, ~1 s), or resolves to undefined where pgUrl() would skip. With
- * SCIMD_TEST_PG_URL alone (no local binaries) there is no server this process may stop: undefined too.
+ * SCIMD_TEST_PG_URL alone (no local binaries) there is no server this process may stop: undefined too. Tests run
+ * it with fsync off like the shared one; the benchmark (test/bench/run.ts) asks for a `durable` one.
  */
-export async function privateCluster(): Promise<PrivateCluster | undefined> {
+export async function privateCluster(opts: ClusterOptions = {}): Promise<PrivateCluster | undefined> {
   const policy = process.env.SCIMD_TEST_PG
   if (policy === 'off') return undefined
   const bin = findBin()
@@ -111,7 +117,7 @@ export async function privateCluster(): Promise<PrivateCluster | undefined> {
       throw new Error('SCIMD_TEST_PG=required but no /usr/lib/postgresql/*/bin/initdb was found (run .ci/pg-install)')
     return undefined
   }
-  const c = await startCluster(bin)
+  const c = await startCluster(bin, opts)
   const data = join(c.dir!, 'data')
   return {
     url: c.url,
@@ -176,7 +182,7 @@ async function freePort(): Promise<number> {
   })
 }
 
-async function startCluster(bin: string): Promise<Cluster> {
+async function startCluster(bin: string, options: ClusterOptions = {}): Promise<Cluster> {
   const t0 = performance.now()
   const runAs = runAsPrefix()
   const dir = mkdtempSync(join(tmpdir(), PREFIX))
@@ -200,7 +206,10 @@ async function startCluster(bin: string): Promise<Cluster> {
     rmSync(data, { recursive: true, force: true })
     run([...initdb, '--locale=C'], 'initdb')
   }
-  const opts = `-k ${dir} -h 127.0.0.1 -F -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`
+  // tests: no fsync (throwaway data, speed); durable: PostgreSQL's defaults, every commit flushed to disk
+  const opts = options.durable
+    ? `-k ${dir} -h 127.0.0.1 -c max_connections=200`
+    : `-k ${dir} -h 127.0.0.1 -F -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`
   let lastError: unknown
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()

@@ -1,10 +1,10 @@
 /** RFC 9865 cursor pagination over HTTP: walking, stability under writes, errors, discovery, restarts. */
+import { q } from '../../src/db/store'
 import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ERROR_URN, makeTestApp, user } from '../helpers/app'
-import { getSetting } from '../../src/db/repo'
 import { cursorCodec, queryBinding } from '../../src/scim/cursor'
 import { closeAll } from '../../src/server'
 
@@ -176,7 +176,8 @@ describe('cursor pagination (RFC 9865)', () => {
       const fresh = (await t.req('GET', '/Users?cursor&count=1')).json.nextCursor
       expect(fresh).toEqual(expect.any(String))
       // the same cursor, issued with the server's own secret two minutes ago
-      const secret = new Uint8Array(Buffer.from(getSetting(t.db, 'cursor.hmac_secret')!, 'base64url'))
+      const stored = await (await t.ready).store.read(q((r) => r.getSetting('cursor.hmac_secret')))
+      const secret = new Uint8Array(Buffer.from(stored!, 'base64url'))
       const old = cursorCodec(secret, 60).encode(
         { dir: 'next', key: null, id: '00000000-0000-7000-8000-000000000000' },
         queryBinding({ scope: 'User', sortOrder: 'ascending' }),

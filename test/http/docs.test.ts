@@ -26,3 +26,10 @@ test('/docs/json lists every SCIM route with request and response schemas and th
   expect(html.status).toBe(200)
   expect(html.headers.get('content-type')).toContain('text/html')
 })
+
+test('/docs says the inspector and the chaos rules are per process (several replicas share only the store)', async () => {
+  const t = makeTestApp({ adminToken: 'admin-token-0123456789abcdef' })
+  const doc = (await t.req('GET', 'http://localhost/docs/json', undefined, { auth: false })).json
+  for (const [path, method] of [['/admin/chaos', 'get'], ['/admin/chaos', 'put'], ['/admin/requests', 'get'], ['/admin/requests/stream', 'get']])
+    expect(doc.paths[path][method].description).toContain('Per process')
+})

@@ -21,7 +21,7 @@ describe('errors are SCIM errors with the exact status and scimType', () => {
     ['a JSON string', '"hello"', 400, 'invalidSyntax'],
     ['invalid UTF-8', new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 400, 'invalidSyntax'],
   ])('POST /Users with %s', async (_, body, status, scimType) => {
-    const res = await t.app.handle(
+    const res = await (await t.ready).app.handle(
       new Request('http://localhost/scim/v2/Users', {
         method: 'POST',
         headers: { authorization: 'Bearer test-token-0123456789', 'content-type': SCIM },

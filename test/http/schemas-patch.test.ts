@@ -2,11 +2,12 @@
  * Issue 4 §3–§5 over HTTP: validation on POST and PUT, PATCH (RFC 7644 §3.5.2) with the IdP tolerances and their
  * strict-mode counterparts, PUT semantics. Each rule: exact status and scimType.
  */
+import { q } from '../../src/db/store'
 import { describe, expect, test } from 'bun:test'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ERROR_URN, GROUP_URN, makeTestApp, PATCH_URN, SCIM, user, USER_URN } from '../helpers/app'
+import { ERROR_URN, GROUP_URN, makeTestApp, PATCH_URN, SCIM, TEST_STORE, user, USER_URN } from '../helpers/app'
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
 const patch = (...Operations: unknown[]) => ({ schemas: [PATCH_URN], Operations })
@@ -120,16 +121,18 @@ describe('POST validation', () => {
 })
 
 describe('password: writeOnly, returned never, stored hashed', () => {
-  const hashOf = (t: ReturnType<typeof makeTestApp>, id: string) =>
-    (t.db.$client.query('select password_hash as h from users where id = ?').get(id) as { h: string | null }).h
+  // read through the store, so the check holds on SQLite and PostgreSQL alike
+  const hashOf = async (t: ReturnType<typeof makeTestApp>, id: string) => (await t.ready).store.read(q((r) => r.getPasswordHash('default', id)))
+  const storedData = async (t: ReturnType<typeof makeTestApp>, id: string) =>
+    JSON.stringify((await (await t.ready).store.read(q((r) => r.getResource('default', 'User', id))))!.data)
 
   test('POST, PUT and PATCH store an argon2id hash; no answer ever carries it, not even with attributes=password', async () => {
     const { t, id, created } = await withUser({ password: 'S3cret!pass' })
     expect(created.password).toBeUndefined()
-    const h1 = hashOf(t, id)!
+    const h1 = (await hashOf(t, id))!
     expect(h1).toStartWith('$argon2id$')
     expect(await Bun.password.verify('S3cret!pass', h1)).toBe(true)
-    expect(JSON.stringify((t.db.$client.query('select data from users where id = ?').get(id) as any).data)).not.toContain('S3cret')
+    expect(await storedData(t, id)).not.toContain('S3cret')
 
     const asked = await t.req('GET', `/Users/${id}?attributes=password`)
     expect(asked.status).toBe(200)
@@ -141,7 +144,7 @@ describe('password: writeOnly, returned never, stored hashed', () => {
     const put = await t.req('PUT', `/Users/${id}`, user('alice@example.com', { password: 'Second#pass' }))
     expect(put.status).toBe(200)
     expect(put.json.password).toBeUndefined()
-    const h2 = hashOf(t, id)!
+    const h2 = (await hashOf(t, id))!
     expect(h2).toStartWith('$argon2id$')
     expect(await Bun.password.verify('Second#pass', h2)).toBe(true)
 
@@ -149,9 +152,9 @@ describe('password: writeOnly, returned never, stored hashed', () => {
     expect(p.status).toBe(200)
     expect(p.json.password).toBeUndefined()
     expect(p.text).not.toContain('Third$pass')
-    const h3 = hashOf(t, id)!
+    const h3 = (await hashOf(t, id))!
     expect(await Bun.password.verify('Third$pass', h3)).toBe(true)
-    expect(JSON.stringify((t.db.$client.query('select data from users where id = ?').get(id) as any).data)).not.toContain('Third')
+    expect(await storedData(t, id)).not.toContain('Third')
   })
 
   test('a password filter is not a way to read it', async () => {
@@ -447,7 +450,8 @@ describe('PATCH: what IdPs really send (tolerances; SCIMD_STRICT=true turns each
     }
   })
 
-  test('strict mode re-checks nothing the operations did not touch: stored undeclared data survives a strict PATCH', async () => {
+  // a SQLite file reopened with other settings (the PostgreSQL run covers the same through its own database)
+  test.skipIf(TEST_STORE === 'postgres')('strict mode re-checks nothing the operations did not touch: stored undeclared data survives a strict PATCH', async () => {
     // patch-service re-validates the PATCH result leniently on purpose: the operations were checked strictly by
     // the engine, and data written before SCIMD_STRICT was switched on must not make every later PATCH fail.
     const file = join(mkdtempSync(join(tmpdir(), 'scimd-strict-')), 'db.sqlite')

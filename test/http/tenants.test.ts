@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { makeTestApp, user, GROUP_URN, PATCH_URN, ERROR_URN, TOKEN } from '../helpers/app'
+import { q } from '../../src/db/store'
 
 const ADMIN = 'admin-token-0123456789abcdef'
 const basic = (u: string, p: string) => 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64')
@@ -29,8 +30,8 @@ describe('tenants', () => {
     expect(list.json.tenants[1].baseUrl).toBe('http://localhost/t/okta-a/scim/v2')
     expect(list.text).not.toContain(aCreds.token)
     // only digests in the database
-    const row = t.db.$client.query('select token_hash, basic_password_hash from tenants where id = ?').get('okta-a') as any
-    expect(row.token_hash).toMatch(/^[0-9a-f]{64}$/)
+    const row = (await (await t.ready).store.read(q((r) => r.getTenant('okta-a'))))!
+    expect(row.tokenHash).toMatch(/^[0-9a-f]{64}$/)
     expect(JSON.stringify(row)).not.toContain(aCreds.token)
     expect(JSON.stringify(row)).not.toContain(aCreds.basic.password)
     expect((await admin('POST', '/admin/tenants', { id: 'okta-a' })).status).toBe(409)
@@ -175,8 +176,12 @@ describe('tenants', () => {
     expect((await a2('GET', '/Users', undefined, { auth: basic('okta', r.json.credentials.basic.password) })).status).toBe(200)
     expect((await admin('DELETE', '/admin/tenants/okta-a')).json).toEqual({ deleted: 'okta-a', users: 1, groups: 1 })
     expect((await a2('GET', '/Users')).status).toBe(404)
-    const left = t.db.$client.query("select (select count(*) from users where tenant_id = 'okta-a') u, (select count(*) from groups where tenant_id = 'okta-a') g, (select count(*) from group_members) m").get() as any
-    expect(left).toEqual({ u: 0, g: 0, m: 0 })
+    // nothing of the tenant is left (its memberships went with its groups)
+    const store = (await t.ready).store
+    expect(await store.read(q((r) => r.tenantCounts('okta-a')))).toEqual({ users: 0, groups: 0 })
+    expect((await store.read(q((r) => r.listResources('okta-a', 'User', { offset: 0, limit: 10 })))).rows).toEqual([])
+    expect((await store.read(q((r) => r.listResources('okta-a', 'Group', { offset: 0, limit: 10 })))).rows).toEqual([])
+    expect(await store.read(q((r) => r.listMembers(g.json.id)))).toEqual([])
     expect((await admin('DELETE', '/admin/tenants/okta-a')).status).toBe(404)
     // the id can be used again, empty
     const again = await admin('POST', '/admin/tenants', { id: 'okta-a' })

@@ -18,8 +18,9 @@
  *   so removed ids come back in seq order (insertion order).
  * - `ORDER BY null` is an error in PostgreSQL ("non-integer constant"), and sortToSql yields `null` for an unknown
  *   attribute: such a sort key is dropped from ORDER BY (every row's key is NULL, so the order is the id's anyway).
- * - Keyset/merged pages are `(arm) union all (arm)` without wrapping subqueries, so that an arm's untyped `null`
- *   sort key takes the other arm's type.
+ * - Keyset/merged pages are `(arm) union all (arm)` without wrapping each arm, so that an arm's untyped `null`
+ *   sort key takes the other arm's type; an index page wraps the whole union (`select * from (…) as u order by …`),
+ *   since a lone parenthesised arm followed by ORDER BY is a syntax error.
  * - An insert and its counter bump are one statement (a data-modifying CTE), a delete and its counter too: one
  *   round trip each (the memberships of a deleted resource are a second statement: see deleteSql).
  * - count(*) and bigint come back from Bun as strings: cast to int in SQL (counts) or Number() (seq).
@@ -29,6 +30,10 @@ import { PgDialect } from 'drizzle-orm/pg-core'
 import type { SQL as BunSQL } from 'bun'
 import type { Repo } from '../store'
 import type {
+  BulkGroup,
+  BulkMembership,
+  BulkResource,
+  BulkUser,
   GroupColumns,
   HistoryQuery,
   HistoryRow,
@@ -317,7 +322,8 @@ export class PgRepo implements Repo {
       return sql`(${armSelect(tenant, p, e)} order by ${order} limit ${cap})`
     })
     const order = hasSort ? sql`sk ${dir} ${nullsPlace(q.descending)}, id ${dir}` : sql`id asc`
-    const rows = await this.all(sql`${sql.join(arms, sql` union all `)} order by ${order} limit ${q.limit} offset ${q.offset}`)
+    // wrapped (with an alias): a single parenthesised arm followed by ORDER BY is a syntax error in PostgreSQL
+    const rows = await this.all(sql`select * from (${sql.join(arms, sql` union all `)}) as u order by ${order} limit ${q.limit} offset ${q.offset}`)
     return rows.map(toPageRow)
   }
 
@@ -546,4 +552,157 @@ export class PgRepo implements Repo {
     return { users: of('User'), groups: of('Group') }
   }
 
+  // ── bulk import / export (scimd import, scimd export) ──────────────────────────────────────────────────────
+  // One statement per batch, whatever its size: the rows travel as one JSON text parameter, unpacked by
+  // jsonb_to_recordset (a batch of 1,000 users is one round trip, not 1,000). The lookups lock what they find in a
+  // write (FOR NO KEY UPDATE), so that a concurrent API write of the same user waits for the batch, and the
+  // version the import computes is still the current one when it writes.
+
+  private async bulkResources(text: string, params: unknown[]): Promise<BulkResource[]> {
+    const rows = await this.rows(text, params)
+    return rows.map((r) => ({ id: r.id as string, version: r.version as number, key: r.key as string, data: json(r.data) }))
+  }
+
+  async findUsersByKeys(tenant: string, keys: string[]): Promise<BulkResource[]> {
+    if (keys.length === 0) return []
+    return this.bulkResources(
+      `select id, version, user_name_key as key, data from users where tenant_id = $1 and user_name_key = any($2::text[])${this.lock}`,
+      [tenant, keys],
+    )
+  }
+
+  async findGroupsByIds(tenant: string, ids: string[]): Promise<BulkResource[]> {
+    if (ids.length === 0) return []
+    return this.bulkResources(`select id, version, display_name_key as key, data from groups where tenant_id = $1 and id = any($2::text[])${this.lock}`, [
+      tenant,
+      ids,
+    ])
+  }
+
+  async findGroupsByKeys(tenant: string, keys: string[]): Promise<BulkResource[]> {
+    if (keys.length === 0) return []
+    return this.bulkResources(
+      `select id, version, display_name_key as key, data from groups where tenant_id = $1 and display_name_key = any($2::text[]) order by id${this.lock}`,
+      [tenant, keys],
+    )
+  }
+
+  async takenIds(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return []
+    const rows = await this.rows('select id from users where id = any($1::text[]) union select id from groups where id = any($1::text[])', [ids])
+    return rows.map((r) => r.id as string)
+  }
+
+  async insertUsers(tenant: string, ts: string, rows: BulkUser[]): Promise<void> {
+    if (rows.length === 0) return
+    await this.c.unsafe(
+      `insert into users (id, tenant_id, version, created, last_modified, data, user_name_key, external_id, display_name_key, active, password_hash)
+       select x.id, $1::text, x.v, $2::text, $2::text, x.data, x.k, x.e, x.d, x.a, x.p
+       from jsonb_to_recordset($3::text::jsonb) as x(id text, v int, data jsonb, k text, e text, d text, a boolean, p text)`,
+      [tenant, ts, userRecords(rows)],
+    )
+  }
+
+  async updateUsers(tenant: string, ts: string, rows: BulkUser[]): Promise<void> {
+    if (rows.length === 0) return
+    await this.c.unsafe(
+      `update users u set version = x.v, last_modified = $2::text, data = x.data, user_name_key = x.k, external_id = x.e,
+         display_name_key = x.d, active = x.a, password_hash = coalesce(x.p, u.password_hash)
+       from jsonb_to_recordset($3::text::jsonb) as x(id text, v int, data jsonb, k text, e text, d text, a boolean, p text)
+       where u.tenant_id = $1 and u.id = x.id`,
+      [tenant, ts, userRecords(rows)],
+    )
+  }
+
+  async insertGroups(tenant: string, ts: string, rows: BulkGroup[]): Promise<void> {
+    if (rows.length === 0) return
+    await this.c.unsafe(
+      `insert into groups (id, tenant_id, version, created, last_modified, data, display_name_key, external_id)
+       select x.id, $1::text, x.v, $2::text, $2::text, x.data, x.k, x.e
+       from jsonb_to_recordset($3::text::jsonb) as x(id text, v int, data jsonb, k text, e text)`,
+      [tenant, ts, groupRecords(rows)],
+    )
+  }
+
+  async updateGroups(tenant: string, ts: string, rows: BulkGroup[]): Promise<void> {
+    if (rows.length === 0) return
+    await this.c.unsafe(
+      `update groups g set version = x.v, last_modified = $2::text, data = x.data, display_name_key = x.k, external_id = x.e
+       from jsonb_to_recordset($3::text::jsonb) as x(id text, v int, data jsonb, k text, e text)
+       where g.tenant_id = $1 and g.id = x.id`,
+      [tenant, ts, groupRecords(rows)],
+    )
+  }
+
+  async bumpCount(tenant: string, kind: Kind, delta: number): Promise<void> {
+    if (!delta) return
+    await this.c.unsafe(
+      `insert into counters (tenant_id, resource_type, count) values ($1, $2, $3)
+       on conflict (tenant_id, resource_type) do update set count = counters.count + excluded.count`,
+      [tenant, kind, delta],
+    )
+  }
+
+  /** In the given order (their seq), skipping pairs present; the positions of the pairs inserted. */
+  async addMemberships(rows: BulkMembership[]): Promise<number[]> {
+    if (rows.length === 0) return []
+    const inserted = await this.rows(
+      `insert into group_members (group_id, member_id, member_type)
+       select x.g, x.m, x.t from unnest($1::text[], $2::text[], $3::text[]) with ordinality as x(g, m, t, n) order by x.n
+       on conflict do nothing returning group_id, member_id`,
+      [rows.map((r) => r.groupId), rows.map((r) => r.memberId), rows.map((r) => r.type)],
+    )
+    const at = new Map<string, number>()
+    rows.forEach((r, i) => at.set(`${r.groupId}\u0000${r.memberId}`, i))
+    return inserted.map((r) => at.get(`${r.group_id}\u0000${r.member_id}`)!).sort((a, b) => a - b)
+  }
+
+  async touchGroups(tenant: string, ids: string[], ts: string): Promise<void> {
+    if (ids.length === 0) return
+    await this.c.unsafe('update groups set version = version + 1, last_modified = $3 where tenant_id = $1 and id = any($2::text[])', [tenant, ids, ts])
+  }
+
+  async resourcesAfter(tenant: string, kind: Kind, afterId: string, limit: number): Promise<{ id: string; data: Record<string, unknown> }[]> {
+    const rows = await this.rows(`select id, data from ${tableName(kind)} where tenant_id = $1 and id > $2 order by id limit $3`, [tenant, afterId, limit])
+    return rows.map((r) => ({ id: r.id as string, data: json(r.data) }))
+  }
+
+  async memberGroups(tenant: string, memberIds: string[]): Promise<Map<string, { id: string; display: string | null }[]>> {
+    const out = new Map<string, { id: string; display: string | null }[]>()
+    if (memberIds.length === 0) return out
+    const rows = await this.rows(
+      `select m.member_id, g.id, g.data ->> 'displayName' as display
+       from group_members m join groups g on g.id = m.group_id
+       where m.member_id = any($1::text[]) and g.tenant_id = $2
+       order by m.member_id, g.display_name_key, g.id`,
+      [memberIds, tenant],
+    )
+    for (const r of rows) {
+      const entry = { id: r.id as string, display: (r.display ?? null) as string | null }
+      const list = out.get(r.member_id as string)
+      if (list) list.push(entry)
+      else out.set(r.member_id as string, [entry])
+    }
+    return out
+  }
+}
+
+/** Import rows as the JSON text jsonb_to_recordset unpacks (short keys: 100,000 rows are a lot of text). */
+function userRecords(rows: BulkUser[]): string {
+  return JSON.stringify(
+    rows.map(({ id, version, data, cols }) => ({
+      id,
+      v: version,
+      data,
+      k: cols.userNameKey,
+      e: cols.externalId,
+      d: cols.displayNameKey,
+      a: cols.active,
+      p: cols.passwordHash ?? null,
+    })),
+  )
+}
+
+function groupRecords(rows: BulkGroup[]): string {
+  return JSON.stringify(rows.map(({ id, version, data, cols }) => ({ id, v: version, data, k: cols.displayNameKey, e: cols.externalId })))
 }
