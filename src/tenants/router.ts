@@ -7,7 +7,7 @@
  * Unknown tenant → 404 SCIM error; /t/{tenant}/anything-else → 404.
  */
 import { q, type Store } from '../db/store'
-import { scimResponse } from '../http/scim-plugin'
+import { scimResponse, toScimError } from '../http/scim-plugin'
 import { rawPath } from '../http/url'
 import { notFound } from '../scim/errors'
 import { profileName, type Profile } from '../scim-options'
@@ -43,7 +43,8 @@ export function tenantRouter(o: { store: Store; basePath: string; auth?: TenantA
       if (o.basePath !== '' && rest !== o.basePath && !rest.startsWith(o.basePath + '/'))
         return scimResponse(notFound(`No such endpoint: a tenant's SCIM endpoints are under /t/{tenant}${o.basePath}`))
       const found = getTenant(id)
-      return found instanceof Promise ? found.then((row) => enter(row)) : enter(found)
+      // on PostgreSQL the lookup can fail (database unreachable): a SCIM error (503 with Retry-After), never a raw one
+      return found instanceof Promise ? found.then((row) => enter(row), (e) => scimResponse(toScimError('', e, o.log))) : enter(found)
       function enter(row: Awaited<typeof found>): Response | Promise<Response> {
         if (!row) {
           auths.drop(id)

@@ -9,7 +9,9 @@ import { pgErrorToScim } from '../../src/db/pg/errors'
 import { migratePg } from '../../src/db/pg/migrate'
 import { openPgStore, type PgStore } from '../../src/db/pg/store'
 import { q, type Step } from '../../src/db/store'
-import { createLogger } from '../../src/log'
+import { createLogger, silentLogger } from '../../src/log'
+import { DEFAULTS, type Config } from '../../src/config'
+import { assembleAny, closeAll } from '../../src/server'
 import { PG_SKIP_MESSAGE, privateCluster, type PrivateCluster } from '../helpers/pg'
 
 const cluster = await privateCluster()
@@ -113,4 +115,42 @@ describe.skipIf(!cluster)('PostgreSQL outage', () => {
     const scim = pgErrorToScim(e)
     expect([scim?.status, scim?.headers['Retry-After']]).toEqual([503, '1'])
   })
+
+  test("over HTTP: while the database is down every SCIM request (a tenant's too) is a 503 SCIM error with Retry-After; then it serves again", async () => {
+    const ADMIN = 'admin-token-0123456789abcdef'
+    const config: Config = { ...DEFAULTS, databaseUrl: c.url, bearerTokens: ['tok-0123456789abcdef'], adminToken: ADMIN, pgConnectTimeout: 2, pgStatementTimeoutMs: 2000 }
+    const s = await assembleAny(config, silentLogger)
+    try {
+      const call = (method: string, path: string, body?: unknown, token = 'tok-0123456789abcdef') =>
+        s.app.handle(new Request('http://localhost' + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, body: body === undefined ? undefined : JSON.stringify(body) }))
+      const tenant = await (await call('POST', '/admin/tenants', { id: 'acme' }, ADMIN)).json()
+      expect((await call('GET', '/t/acme/scim/v2/Users', undefined, tenant.credentials.token)).status).toBe(200)
+      c.stop()
+      for (const [method, path, token] of [
+        ['GET', '/scim/v2/Users', undefined],
+        ['POST', '/scim/v2/Users', undefined],
+        ['GET', '/t/acme/scim/v2/Users', tenant.credentials.token],
+      ] as const) {
+        const r = await call(method, path, method === 'POST' ? { userName: 'down@example.com' } : undefined, token)
+        expect(r.status).toBe(503)
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0)
+        expect(r.headers.get('content-type')).toStartWith('application/scim+json')
+        const body = await r.json()
+        expect(body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error'])
+        expect(body.status).toBe('503')
+        expect(JSON.stringify(body)).not.toContain('127.0.0.1')
+      }
+      c.start()
+      const deadline = Date.now() + 10_000
+      let status = 0
+      while (status !== 201 && Date.now() < deadline) {
+        status = (await call('POST', '/scim/v2/Users', { userName: 'back@example.com' })).status
+        if (status !== 201) await Bun.sleep(100)
+      }
+      expect(status).toBe(201)
+      expect((await call('GET', '/t/acme/scim/v2/Users', undefined, tenant.credentials.token)).status).toBe(200)
+    } finally {
+      await closeAll(s)
+    }
+  }, 30_000)
 })
