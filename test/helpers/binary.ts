@@ -25,9 +25,20 @@ export interface Running {
   stop: (signal?: NodeJS.Signals) => Promise<number>
 }
 
-/** Starts the binary in `cwd` on a free loopback port and waits for /healthz. */
+/**
+ * A loopback port the system says is free right now (bound with port 0, then released), rather than a random guess
+ * that may hit a test PostgreSQL cluster or another process's server.
+ */
+export function freePort(): number {
+  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
+  const port = probe.port!
+  probe.stop(true)
+  return port
+}
+
+/** Starts the binary in `cwd` on a free loopback port (or env.PORT) and waits for /healthz. */
 export async function startBinary(bin: string, cwd: string, env: Record<string, string> = {}, args: string[] = []): Promise<Running> {
-  const port = 20000 + Math.floor(Math.random() * 20000)
+  const port = env.PORT ? Number(env.PORT) : freePort()
   let out = ''
   const proc = Bun.spawn([bin, ...args], {
     cwd,
