@@ -96,9 +96,17 @@ const USER_UPDATE = `update users set version = $3, last_modified = $4, data = $
 const GROUP_UPDATE = `update groups set version = $3, last_modified = $4, data = $5, display_name_key = $6, external_id = $7
   where tenant_id = $1 and id = $2`
 
+/**
+ * Counters are sharded: each change lands on one of COUNTER_SLOTS rows picked at random (schema.ts `counters.slot`),
+ * so concurrent inserts rarely wait on one row lock; a count is the sum of the tenant's rows.
+ */
+const COUNTER_SLOTS = 16
+const SLOT = `floor(random() * ${COUNTER_SLOTS})::smallint`
+const ON_COUNTER = `on conflict (tenant_id, resource_type, slot) do update set count = counters.count + excluded.count`
+
 /** The counter bump that rides along an insert (one statement, one round trip; the CTE runs unreferenced). */
-const bump = (kind: Kind) => `insert into counters (tenant_id, resource_type, count) values ($2, '${kind}', 1)
-  on conflict (tenant_id, resource_type) do update set count = counters.count + excluded.count`
+const bump = (kind: Kind) => `insert into counters (tenant_id, resource_type, slot, count) values ($2, '${kind}', ${SLOT}, 1)
+  ${ON_COUNTER}`
 
 const INSERT_USER = `with ins as (
     insert into users (id, tenant_id, version, created, last_modified, data, user_name_key, external_id, display_name_key, active, password_hash)
@@ -117,8 +125,8 @@ const INSERT_GROUP = `with ins as (
  * group's own member rows go by ON DELETE CASCADE.
  */
 const deleteSql = (table: 'users' | 'groups', kind: Kind) => `with d as (delete from ${table} where tenant_id = $1 and id = $2 returning id),
-  c as (insert into counters (tenant_id, resource_type, count) select $1, '${kind}', -count(*) from d having count(*) > 0
-        on conflict (tenant_id, resource_type) do update set count = counters.count + excluded.count)
+  c as (insert into counters (tenant_id, resource_type, slot, count) select $1, '${kind}', ${SLOT}, -count(*) from d having count(*) > 0
+        ${ON_COUNTER})
   select count(*)::int as n from d`
 const DELETE_USER = deleteSql('users', 'User')
 const DELETE_GROUP = deleteSql('groups', 'Group')
@@ -278,7 +286,7 @@ export class PgRepo implements Repo {
   }
 
   async countAll(tenant: string, kind: Kind): Promise<number> {
-    const rows = await this.rows('select count from counters where tenant_id = $1 and resource_type = $2', [tenant, kind])
+    const rows = await this.rows('select coalesce(sum(count), 0)::int as count from counters where tenant_id = $1 and resource_type = $2', [tenant, kind])
     return (rows[0]?.count as number | undefined) ?? 0
   }
 
@@ -547,7 +555,7 @@ export class PgRepo implements Repo {
   }
 
   async tenantCounts(id: string): Promise<{ users: number; groups: number }> {
-    const rows = await this.rows('select resource_type, count from counters where tenant_id = $1', [id])
+    const rows = await this.rows('select resource_type, sum(count)::int as count from counters where tenant_id = $1 group by resource_type', [id])
     const of = (kind: Kind) => (rows.find((r) => r.resource_type === kind)?.count as number | undefined) ?? 0
     return { users: of('User'), groups: of('Group') }
   }
@@ -637,8 +645,7 @@ export class PgRepo implements Repo {
   async bumpCount(tenant: string, kind: Kind, delta: number): Promise<void> {
     if (!delta) return
     await this.c.unsafe(
-      `insert into counters (tenant_id, resource_type, count) values ($1, $2, $3)
-       on conflict (tenant_id, resource_type) do update set count = counters.count + excluded.count`,
+      `insert into counters (tenant_id, resource_type, slot, count) values ($1, $2, ${SLOT}, $3) ${ON_COUNTER}`,
       [tenant, kind, delta],
     )
   }

@@ -1,0 +1,1 @@
+ALTER TABLE "counters" ADD COLUMN "slot" smallint DEFAULT 0 NOT NULL;

@@ -1,0 +1,2 @@
+ALTER TABLE "counters" DROP CONSTRAINT "counters_tenant_id_resource_type_pk";--> statement-breakpoint
+ALTER TABLE "counters" ADD CONSTRAINT "counters_tenant_id_resource_type_slot_pk" PRIMARY KEY("tenant_id","resource_type","slot");
