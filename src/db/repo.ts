@@ -5,6 +5,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm'
 import type { Db } from './client'
 import { cachedAll, cachedRun } from './statements'
+import { mergedOrder, seekArm, seekPlan } from './keyset'
 import { counters, groupMembers, groups, settings, users } from './schema'
 
 export type Kind = 'User' | 'Group'
@@ -376,12 +377,7 @@ export function listAcross(
  * Keyset paging: up to `limit` rows strictly after `after` (or from the start) in the order of `descending`
  * (see listAcross; without an orderBy the order is id ascending, or descending when `descending`, which is how a
  * backward page is read). Never uses OFFSET: each step is an index range from the last row seen, so rows inserted
- * or deleted elsewhere never shift a page.
- *
- * The order is two segments — rows with a sort value, ordered by (value, id), and rows without, ordered by id —
- * with the no-value segment last ascending and first descending. Each segment is read with a condition an index
- * range can serve (`value >= K and (value > K or id > I)` rather than one OR over everything, which would make
- * SQLite walk the index from its start).
+ * or deleted elsewhere never shift a page. The segments and their conditions: src/db/keyset.ts.
  */
 export function seekPage(
   db: Db,
@@ -390,37 +386,17 @@ export function seekPage(
   q: { descending: boolean; after?: SeekPosition; limit: number },
 ): PageRow[] {
   if (q.limit <= 0 || parts.length === 0) return []
-  const sorted = parts.some((p) => p.orderBy)
-  const d = q.descending ? 'desc' : 'asc'
-  const dir = sql.raw(d)
-  const gt = sql.raw(q.descending ? '<' : '>')
-  const ge = sql.raw(q.descending ? '<=' : '>=')
-  type Segment = 'value' | 'none'
-  const segments: Segment[] = !sorted ? ['none'] : q.descending ? ['none', 'value'] : ['value', 'none']
-  let start = 0
-  if (q.after && sorted) start = segments.indexOf(q.after.key === null ? 'none' : 'value')
+  const plan = seekPlan(parts.some((p) => p.orderBy), q)
   const out: PageRow[] = []
-  for (let i = start; i < segments.length && out.length < q.limit; i++) {
-    const seg = segments[i]
-    const from = i === start ? q.after : undefined
+  for (let i = plan.start; i < plan.segments.length && out.length < q.limit; i++) {
+    const seg = plan.segments[i]
+    const from = i === plan.start ? q.after : undefined
     const need = q.limit - out.length
-    const arms = parts.map((p) => {
-      const e = p.orderBy ? sql`(${p.orderBy})` : sql`null`
-      let extra: SQL | undefined
-      let order: SQL
-      if (seg === 'value') {
-        if (!p.orderBy) return undefined // no value anywhere in this part
-        extra = from ? sql`${e} is not null and ${e} ${ge} ${from.key} and (${e} ${gt} ${from.key} or r.id ${gt} ${from.id})` : sql`${e} is not null`
-        order = sql`${e} ${dir}, r.id ${dir}`
-      } else {
-        const none = p.orderBy ? sql`${e} is null` : undefined
-        const after = from ? sql`r.id ${gt} ${from.id}` : undefined
-        extra = none && after ? sql`${none} and ${after}` : (none ?? after)
-        order = sql`r.id ${dir}`
-      }
-      return sql`${armSelect(tenant, p, extra)} order by ${order} limit ${need}`
-    })
-    const live = arms.filter((a): a is SQL => a !== undefined)
+    const live: SQL[] = []
+    for (const p of parts) {
+      const arm = seekArm(plan, seg, p.orderBy ? sql`(${p.orderBy})` : undefined, from)
+      if (arm) live.push(sql`${armSelect(tenant, p, arm.extra)} order by ${arm.order} limit ${need}`)
+    }
     if (live.length === 0) continue
     const merged =
       live.length === 1
@@ -428,7 +404,7 @@ export function seekPage(
         : sql`select * from (${sql.join(
             live.map((a) => sql`select * from (${a})`),
             sql` union all `,
-          )}) order by ${seg === 'value' ? sql`sk ${dir}, id ${dir}` : sql`id ${dir}`} limit ${need}`
+          )}) order by ${mergedOrder(plan, seg)} limit ${need}`
     for (const r of cachedAll<RawRow>(db, merged)) out.push(toPageRow(r))
   }
   return out

@@ -27,6 +27,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
+import { mergedOrder, seekArm, seekPlan } from '../keyset'
 import type { SQL as BunSQL } from 'bun'
 import type { Repo } from '../store'
 import type {
@@ -335,45 +336,23 @@ export class PgRepo implements Repo {
     return rows.map(toPageRow)
   }
 
-  /** Keyset paging (src/db/repo.ts seekPage): the two segments (rows with a sort value, rows without), no OFFSET. */
+  /** Keyset paging (src/db/repo.ts seekPage; the segments and their conditions: src/db/keyset.ts), no OFFSET. */
   async seekPage(tenant: string, parts: QueryPart[], q: { descending: boolean; after?: SeekPosition; limit: number }): Promise<PageRow[]> {
     if (q.limit <= 0 || parts.length === 0) return []
-    const sorted = parts.some((p) => p.orderBy)
-    const dir = sql.raw(q.descending ? 'desc' : 'asc')
-    const gt = sql.raw(q.descending ? '<' : '>')
-    const ge = sql.raw(q.descending ? '<=' : '>=')
-    type Segment = 'value' | 'none'
-    const segments: Segment[] = !sorted ? ['none'] : q.descending ? ['none', 'value'] : ['value', 'none']
-    let start = 0
-    if (q.after && sorted) start = segments.indexOf(q.after.key === null ? 'none' : 'value')
+    const plan = seekPlan(parts.some((p) => p.orderBy), q)
     const out: PageRow[] = []
-    for (let i = start; i < segments.length && out.length < q.limit; i++) {
-      const seg = segments[i]
-      const from = i === start ? q.after : undefined
+    for (let i = plan.start; i < plan.segments.length && out.length < q.limit; i++) {
+      const seg = plan.segments[i]
+      const from = i === plan.start ? q.after : undefined
       const need = q.limit - out.length
       const arms: SQL[] = []
       for (const p of parts) {
-        const literalNull = isNullLiteral(p.orderBy)
-        const e = p.orderBy && !literalNull ? sql`(${p.orderBy})` : undefined
-        let extra: SQL | undefined
-        let order: SQL
-        if (seg === 'value') {
-          if (!e) continue // no value anywhere in this part
-          extra = from ? sql`${e} is not null and ${e} ${ge} ${from.key} and (${e} ${gt} ${from.key} or r.id ${gt} ${from.id})` : sql`${e} is not null`
-          order = sql`${e} ${dir}, r.id ${dir}`
-        } else {
-          const none = e ? sql`${e} is null` : undefined
-          const after = from ? sql`r.id ${gt} ${from.id}` : undefined
-          extra = none && after ? sql`${none} and ${after}` : (none ?? after)
-          order = sql`r.id ${dir}`
-        }
-        arms.push(sql`(${armSelect(tenant, p, e, extra)} order by ${order} limit ${need})`)
+        const e = p.orderBy && !isNullLiteral(p.orderBy) ? sql`(${p.orderBy})` : undefined
+        const arm = seekArm(plan, seg, e, from)
+        if (arm) arms.push(sql`(${armSelect(tenant, p, e, arm.extra)} order by ${arm.order} limit ${need})`)
       }
       if (arms.length === 0) continue
-      const merged =
-        arms.length === 1
-          ? arms[0]
-          : sql`${sql.join(arms, sql` union all `)} order by ${seg === 'value' ? sql`sk ${dir}, id ${dir}` : sql`id ${dir}`} limit ${need}`
+      const merged = arms.length === 1 ? arms[0] : sql`${sql.join(arms, sql` union all `)} order by ${mergedOrder(plan, seg)} limit ${need}`
       for (const r of await this.all(merged)) out.push(toPageRow(r))
     }
     return out
