@@ -44,12 +44,23 @@ export function redactDbUrl(url: string): string {
   }
 }
 
+/** The PostgreSQL store of the configuration, migrated first (under the advisory lock). */
+async function openPg(config: Config, opts: { pool: number; log?: Logger }) {
+  const { openPgStore, migratePg } = await import('./db/pg/store')
+  await migratePg(config.databaseUrl, { connectTimeoutS: config.pgConnectTimeout })
+  return openPgStore(config.databaseUrl, {
+    max: opts.pool,
+    idleTimeoutS: config.pgIdleTimeout,
+    connectTimeoutS: config.pgConnectTimeout,
+    statementTimeoutMs: config.pgStatementTimeoutMs,
+    log: opts.log,
+  })
+}
+
 /** The configured store alone (migrated), for CLI commands: SQLite or PostgreSQL; close() when done. */
 export async function openStoreFor(config: Config): Promise<{ store: Store; close: () => Promise<void> }> {
   if (isPostgresUrl(config.databaseUrl)) {
-    const { openPgStore, migratePg } = await import('./db/pg/store')
-    await migratePg(config.databaseUrl, { connectTimeoutS: config.pgConnectTimeout })
-    const store = await openPgStore(config.databaseUrl, { max: 2, connectTimeoutS: config.pgConnectTimeout, statementTimeoutMs: config.pgStatementTimeoutMs })
+    const store = await openPg(config, { pool: 2 })
     return { store, close: () => store.close() }
   }
   const db = openDatabase(config.databaseUrl, { cacheSizeKiB: config.sqliteCacheKiB, mmapSize: config.sqliteMmap })
@@ -115,15 +126,7 @@ export async function assembleAny(
   opts: { clientAddress?: (request: Request) => string | undefined } = {},
 ): Promise<Started> {
   if (!isPostgresUrl(config.databaseUrl)) return assemble(config, log, opts)
-  const { openPgStore, migratePg } = await import('./db/pg/store')
-  await migratePg(config.databaseUrl, { connectTimeoutS: config.pgConnectTimeout })
-  const store = await openPgStore(config.databaseUrl, {
-    max: config.pgPool,
-    idleTimeoutS: config.pgIdleTimeout,
-    connectTimeoutS: config.pgConnectTimeout,
-    statementTimeoutMs: config.pgStatementTimeoutMs,
-    log,
-  })
+  const store = await openPg(config, { pool: config.pgPool, log })
   const plan = authPlan(config)
   const generatedToken = plan.explicitAuth ? undefined : await store.write(bootstrapToken)
   const state: AuthState = { ...plan, bearerTokens: generatedToken ? [generatedToken.token] : config.bearerTokens, generatedToken }

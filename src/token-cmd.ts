@@ -15,7 +15,7 @@ import { importJWK, SignJWT, type JWK } from 'jose'
 import type { Config } from './config'
 import type { Db } from './db/client'
 import { sqliteStore } from './db/sqlite-store'
-import { q, settled, type Step, type Store } from './db/store'
+import { isStore, q, settled, type Step, type Store } from './db/store'
 import { parseDuration } from './auth-options'
 
 export const LOCAL_KEY_SETTING = 'auth.local_jwt_private_jwk'
@@ -121,7 +121,7 @@ export async function makeToken(source: Db | Store, args: TokenArgs, now = Date.
     const token = await jwt.setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(args.secret))
     return { token, note: 'signed with HS256 and the shared secret; the server verifies it when SCIMD_JWT_SECRET is the same secret' }
   }
-  const { jwk, created } = 'snapshot' in source && 'write' in source ? await (source as Store).write(() => ensureLocalKeyStep()) : ensureLocalKey(source as Db)
+  const { jwk, created } = isStore(source) ? await source.write(() => ensureLocalKeyStep()) : ensureLocalKey(source)
   const key = await importJWK(jwk, 'ES256')
   const token = await jwt.setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: jwk.kid }).sign(key)
   return {

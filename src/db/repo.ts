@@ -773,8 +773,3 @@ export function membersPage(db: Db, groupId: string, offset: number, limit: numb
   const rows = cachedAll<MemberRow>(db, sql`${membersOf(groupId)} limit ${limit} offset ${offset}`)
   return { total, rows }
 }
-
-/** Which resource type holds this id in the tenant, if any. */
-export function kindOf(db: Db, tenant: string, id: string): Kind | undefined {
-  return resolveMemberIds(db, tenant, [id]).get(id)
-}

@@ -146,6 +146,11 @@ export interface Store {
   close(): Maybe<void>
 }
 
+/** Whether a value is a Store (and not, say, a SQLite Db: callers that take either). */
+export function isStore(x: object): x is Store {
+  return 'snapshot' in x && 'write' in x
+}
+
 /** The value of a synchronous store's answer (the SQLite store; CLI commands that open SQLite themselves). */
 export function settled<T>(v: Maybe<T>): T {
   if (v instanceof Promise) throw new Error('expected a synchronous (SQLite) store')

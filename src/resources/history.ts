@@ -12,7 +12,7 @@
 import * as repo from '../db/repo'
 import type { Db } from '../db/client'
 import type { Kind, StoredResource } from '../db/repo'
-import { q, type Maybe, type Step, type Store } from '../db/store'
+import { isStore, q, type Maybe, type Step, type Store } from '../db/store'
 import { sqliteStore } from '../db/sqlite-store'
 
 export type HistoryOp = 'create' | 'replace' | 'patch' | 'delete' | 'member_add' | 'member_remove'
@@ -174,7 +174,7 @@ export function pruneHistory(target: Store | Db, days: number, now: Date, opts: 
   )
 }
 
-const asStore = (t: Store | Db): Store => ('snapshot' in t && 'write' in t ? (t as Store) : sqliteStore(t as Db))
+const asStore = (t: Store | Db): Store => (isStore(t) ? t : sqliteStore(t))
 
 /**
  * Prunes on a timer (unref'd: it never keeps the process alive). Each tick deletes at most a few batches; when it

@@ -4,11 +4,10 @@
  * then prove both stores behave alike. On PostgreSQL the app is opened asynchronously: `req` waits for it, and
  * `ready` resolves to it; tests that reach for `t.db` are SQLite-only and are not part of the PostgreSQL run.
  */
-import { SQL } from 'bun'
 import { DEFAULTS, type Config } from '../../src/config'
 import { assemble, assembleAny, type Started } from '../../src/server'
 import { silentLogger } from '../../src/log'
-import { pgUrl } from './pg'
+import { freshDatabase, pgUrl } from './pg'
 import type { Db } from '../../src/db/client'
 
 export const TOKEN = 'test-token-0123456789'
@@ -19,31 +18,14 @@ export const TEST_STORE = process.env.SCIMD_TEST_STORE === 'postgres' ? 'postgre
 let template: Promise<string> | undefined
 /** A database cloned from one migrated template (CREATE DATABASE … TEMPLATE: tens of ms instead of a migration). */
 async function pgTestDatabase(): Promise<string> {
-  const server = await pgUrl()
-  if (!server) throw new Error('SCIMD_TEST_STORE=postgres needs PostgreSQL (bash .ci/pg-install)')
-  const at = (name: string) => {
-    const u = new URL(server)
-    u.pathname = `/${name}`
-    return u.toString()
-  }
+  if (!(await pgUrl())) throw new Error('SCIMD_TEST_STORE=postgres needs PostgreSQL (bash .ci/pg-install)')
   template ??= (async () => {
-    const name = `tmpl_${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`
-    const admin = new SQL(server, { max: 1 })
-    await admin.unsafe(`create database ${name}`)
-    await admin.close()
+    const url = await freshDatabase()
     const { migratePg } = await import('../../src/db/pg/store')
-    await migratePg(at(name))
-    return name
+    await migratePg(url)
+    return url
   })()
-  const tmpl = await template
-  const name = `t_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`
-  const admin = new SQL(server, { max: 1 })
-  try {
-    await admin.unsafe(`create database ${name} template ${tmpl}`)
-  } finally {
-    await admin.close()
-  }
-  return at(name)
+  return freshDatabase({ template: await template })
 }
 
 export function makeTestApp(overrides: Partial<Config> = {}) {

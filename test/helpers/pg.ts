@@ -50,14 +50,18 @@ export async function pgUrl(): Promise<string | undefined> {
 export const PG_SKIP_MESSAGE =
   'PostgreSQL tests skipped: no /usr/lib/postgresql/*/bin/initdb (run .ci/pg-install, or set SCIMD_TEST_PG_URL), or SCIMD_TEST_PG=off; SCIMD_TEST_PG=required makes a missing PostgreSQL an error'
 
-/** A new empty database (t_<random>) on the test server; its postgres:// URL. */
-export async function freshDatabase(): Promise<string> {
+/**
+ * A new database (t_<random>) on the test server; its postgres:// URL. Empty, or a copy of `template` (the URL of
+ * another database of the server: CREATE DATABASE … TEMPLATE, tens of ms instead of a migration).
+ */
+export async function freshDatabase(opts: { template?: string } = {}): Promise<string> {
   const url = await pgUrl()
   if (!url) throw new Error(PG_SKIP_MESSAGE)
   const name = `t_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`
+  const template = opts.template ? ` template ${new URL(opts.template).pathname.slice(1)}` : ''
   const admin = new SQL(url, { max: 1 })
   try {
-    await admin.unsafe(`create database ${name}`)
+    await admin.unsafe(`create database ${name}${template}`)
   } finally {
     await admin.close()
   }
