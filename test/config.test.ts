@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { ConfigError, parseConfig, parseSize } from '../src/config'
 import { parseDotEnv } from '../src/dotenv'
+import { redactDbUrl } from '../src/server'
 
 const problems = (env: Record<string, string>, argv: string[] = []) => {
   try {
@@ -45,6 +46,17 @@ describe('configuration', () => {
     expect(problems({ PORT: '70000' })[0]).toContain('PORT')
     expect(problems({ SCIMD_BEARER_TOKENS: ' , ' })[0]).toContain('SCIMD_BEARER_TOKENS')
     expect(problems({}, ['--port'])[0]).toContain('--port')
+  })
+
+  test('PostgreSQL: a postgres:// DATABASE_URL and the pool settings; bad values named, the password in the URL never echoed', () => {
+    const { config } = parseConfig({ DATABASE_URL: 'postgres://scimd:s3cret@db:5432/scimd', SCIMD_PG_POOL: '4', SCIMD_PG_STATEMENT_TIMEOUT: '2s', SCIMD_PG_CONNECT_TIMEOUT: '3', SCIMD_PG_IDLE_TIMEOUT: '0' })
+    expect(config).toMatchObject({ databaseUrl: 'postgres://scimd:s3cret@db:5432/scimd', pgPool: 4, pgStatementTimeoutMs: 2000, pgConnectTimeout: 3, pgIdleTimeout: 0 })
+    expect(redactDbUrl(config.databaseUrl)).toBe('postgres://scimd:***@db:5432/scimd')
+    expect(redactDbUrl('./scimd.sqlite')).toBe('./scimd.sqlite')
+    const p = problems({ DATABASE_URL: 'postgres://scimd:s3cret@[bad', SCIMD_PG_POOL: '0', SCIMD_PG_STATEMENT_TIMEOUT: 'soon', SCIMD_PG_CONNECT_TIMEOUT: 'x', SCIMD_PG_IDLE_TIMEOUT: '-1' })
+    for (const name of ['DATABASE_URL', 'SCIMD_PG_POOL', 'SCIMD_PG_STATEMENT_TIMEOUT', 'SCIMD_PG_CONNECT_TIMEOUT', 'SCIMD_PG_IDLE_TIMEOUT'])
+      expect(p.some((l) => l.startsWith(name + ':'))).toBe(true)
+    expect(p.join('\n')).not.toContain('s3cret')
   })
 
   test('sizes', () => {
