@@ -25,6 +25,9 @@ export const users = sqliteTable(
   },
   (t) => [
     uniqueIndex('users_tenant_user_name_key_uq').on(t.tenantId, t.userNameKey),
+    // an unfiltered list in id order walks this index (repo.ts, idOrderFrom): the tenant of each id is in it, so
+    // the rows an OFFSET skips are index entries only
+    index('users_id_tenant_idx').on(t.id, t.tenantId),
     index('users_tenant_external_id_idx').on(t.tenantId, t.externalId),
     index('users_tenant_display_name_key_idx').on(t.tenantId, t.displayNameKey),
     index('users_tenant_created_idx').on(t.tenantId, t.created),
@@ -45,6 +48,7 @@ export const groups = sqliteTable(
     data: text('data', { mode: 'json' }).notNull().$type<Record<string, unknown>>(),
   },
   (t) => [
+    index('groups_id_tenant_idx').on(t.id, t.tenantId),
     index('groups_tenant_display_name_key_idx').on(t.tenantId, t.displayNameKey),
     index('groups_tenant_external_id_idx').on(t.tenantId, t.externalId),
     index('groups_tenant_created_idx').on(t.tenantId, t.created),

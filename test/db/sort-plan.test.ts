@@ -52,7 +52,7 @@ function plans(run: () => void): string[] {
 const userName = () => sortToSql(ctx, parseAttrPath('userName')!)
 
 describe('paging plans', () => {
-  test('default order (id): the primary-key index, no sort', () => {
+  test('default order (id): the (id, tenant_id) index, no sort, the tenant checked in the index', () => {
     const p = plans(() => {
       repo.listResources(db, 'default', 'User', { offset: 100, limit: 100 })
       repo.seekPage(db, 'default', [{ kind: 'User' }], { descending: false, after: { key: null, id: 'x' }, limit: 101 })
@@ -60,7 +60,7 @@ describe('paging plans', () => {
     })
     expect(p).toHaveLength(3)
     for (const d of p) {
-      expect(d).toContain('sqlite_autoindex_users_1')
+      expect(d).toContain('users_id_tenant_idx')
       expect(d).not.toContain('TEMP B-TREE')
     }
   })
@@ -105,6 +105,6 @@ describe('paging plans', () => {
       .all(...(['x', 'default'] as never[]))
       .map((r) => r.detail)
       .join(' | ')
-    expect(p).toMatch(/^SEARCH m USING (COVERING )?INDEX group_members_member_id_idx \(member_id=\?\) \| SEARCH g USING INDEX sqlite_autoindex_groups_1 \(id=\?\)/)
+    expect(p).toMatch(/^SEARCH m USING (COVERING )?INDEX group_members_member_id_idx \(member_id=\?\) \| SEARCH g USING INDEX (sqlite_autoindex_groups_1 \(id=\?\)|groups_id_tenant_idx \(id=\? AND tenant_id=\?\))/)
   })
 })

@@ -64,6 +64,8 @@ export const users = pgTable(
   },
   (t) => [
     uniqueIndex('users_tenant_user_name_key_uq').on(t.tenantId, t.userNameKey),
+    // an unfiltered list in id order, and its OFFSET, walk this index alone (no row is read before the page)
+    index('users_tenant_id_idx').on(t.tenantId, t.id),
     index('users_tenant_external_id_idx').on(t.tenantId, t.externalId),
     index('users_tenant_display_name_key_idx').on(t.tenantId, t.displayNameKey),
     index('users_tenant_created_idx').on(t.tenantId, t.created),
@@ -84,6 +86,7 @@ export const groups = pgTable(
     data: jsonObject('data').notNull(),
   },
   (t) => [
+    index('groups_tenant_id_idx').on(t.tenantId, t.id),
     index('groups_tenant_display_name_key_idx').on(t.tenantId, t.displayNameKey),
     index('groups_tenant_external_id_idx').on(t.tenantId, t.externalId),
     index('groups_tenant_created_idx').on(t.tenantId, t.created),
