@@ -2,7 +2,7 @@
 import type { Config } from './config'
 import { openDatabase, closeDatabase, type Db } from './db/client'
 import { runMigrations } from './db/migrate'
-import { sqliteStore } from './db/sqlite-store'
+import { groupCommitStore, sqliteStore } from './db/sqlite-store'
 import { q, settled, type Step, type Store } from './db/store'
 import { createAuthenticator, generateToken, type AuthConfig, type Authenticator } from './auth'
 import { ensureLocalKey, ensureLocalKeyStep, loadLocalKeyStep, localPublicJwk, publicHalf } from './token-cmd'
@@ -115,8 +115,10 @@ export function assemble(
   if (config.jwtLocal === true) ensureLocalKey(db)
   // read on every use: `scimd token` in another process may make or rotate the key
   const localKey = plan.useLocalKey ? () => localPublicJwk(db) : undefined
-  const { app, auth } = build(config, log, store, db, state, localKey, opts)
-  return { app, db, store, auth, generatedToken, log }
+  // requests write through group commit (src/db/sqlite-store.ts); start-up's own writes above ran at once
+  const served = groupCommitStore(db)
+  const { app, auth } = build(config, log, served, db, state, localKey, opts)
+  return { app, db, store: served, auth, generatedToken, log }
 }
 
 /** Opens the configured store — SQLite, or PostgreSQL (migrated under an advisory lock) — and builds the app. */

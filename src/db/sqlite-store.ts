@@ -8,6 +8,7 @@ import * as repo from './repo'
 import * as tenants from './tenants'
 import { filterToSql, memberFilterToSql, sortToSql } from './filter-sql'
 import { runSync, type Repo, type Step, type Store } from './store'
+import { serviceUnavailable } from '../scim/errors'
 
 function sqliteRepo(db: Db): Repo {
   const lookup = tenants.tenantLookup(db)
@@ -85,12 +86,18 @@ function sqliteRepo(db: Db): Repo {
 }
 
 const stores = new WeakMap<Db, Store>()
+const repos = new WeakMap<Db, Repo>()
+const repoOf = (db: Db) => {
+  let r = repos.get(db)
+  if (!r) repos.set(db, (r = sqliteRepo(db)))
+  return r
+}
 
 /** The store of a SQLite database (one per connection). */
 export function sqliteStore(db: Db): Store {
   let s = stores.get(db)
   if (s) return s
-  const r = sqliteRepo(db)
+  const r = repoOf(db)
   s = {
     dialect: 'sqlite',
     sql: { filterToSql, sortToSql, memberFilterToSql },
@@ -101,4 +108,102 @@ export function sqliteStore(db: Db): Store {
   }
   stores.set(db, s)
   return s
+}
+
+/** Statistics of a group-committing store: how many write steps and how many transactions carried them. */
+export interface GroupCommitStats {
+  writes: number
+  commits: number
+}
+
+/**
+ * The server's SQLite store: group commit. Writes that arrive together share one transaction, each in its own
+ * savepoint, and are committed once: a commit writes every page it changed to the WAL once (the history table's
+ * last page and its indexes, the counters row) however many writes touched it, and takes the write lock, the
+ * WAL-index update and the occasional checkpoint once per batch instead of once per request.
+ *  - The first write opens the batch (BEGIN IMMEDIATE) and schedules its commit for the end of this turn of the event
+ *    loop (setImmediate), so the requests that are already read by then join it; `maxBatch` writes commit at once.
+ *  - A write's answer waits for the commit: nothing is acknowledged before it is in the database. A step that fails
+ *    (409, 412, 400…) rolls back to its savepoint and throws at once; the others in the batch are not touched.
+ *  - Reads and snapshots commit the open batch first, so no reader ever sees a write that is not committed.
+ *  - If the commit fails (disk full, I/O error), or SQLite rolls back the whole transaction under a step, every write
+ *    of the batch is answered 503 (retry) and none of them is kept.
+ * One process's writes are serialized by the event loop anyway; this only changes how many share a commit. Other
+ * processes (the CLI, a second server on the same file) see the batch when it commits, as with any transaction.
+ */
+export function groupCommitStore(db: Db, opts: { maxBatch?: number } = {}): Store & { stats: GroupCommitStats } {
+  const base = sqliteStore(db)
+  const r = repoOf(db)
+  const c = db.$client
+  const maxBatch = opts.maxBatch ?? 64
+  const stats: GroupCommitStats = { writes: 0, commits: 0 }
+  type Waiter = { resolve: (v: unknown) => void; reject: (e: unknown) => void; value: unknown }
+  let batch: Waiter[] | undefined
+
+  const lost = (e: unknown) => {
+    const err = serviceUnavailable('The write could not be committed; retry it', 1)
+    return Object.assign(err, { cause: e })
+  }
+  function commit(): void {
+    const waiters = batch
+    if (!waiters) return
+    batch = undefined
+    try {
+      c.exec('COMMIT')
+    } catch (e) {
+      try {
+        if (c.inTransaction) c.exec('ROLLBACK')
+      } catch {}
+      for (const w of waiters) w.reject(lost(e))
+      return
+    }
+    stats.commits++
+    for (const w of waiters) w.resolve(w.value)
+  }
+
+  return {
+    dialect: base.dialect,
+    sql: base.sql,
+    stats,
+    read<T>(step: Step<T>) {
+      commit()
+      return base.read(step)
+    },
+    snapshot<T>(step: Step<T>) {
+      commit()
+      return base.snapshot(step)
+    },
+    write<T>(step: Step<T> | (() => Step<T>)): Promise<T> {
+      if (!batch) {
+        c.exec('BEGIN IMMEDIATE')
+        batch = []
+        setImmediate(commit)
+      }
+      const waiters = batch
+      c.exec('SAVEPOINT w')
+      let value: T
+      try {
+        value = runSync(typeof step === 'function' ? step() : step, r)
+      } catch (e) {
+        if (c.inTransaction) {
+          c.exec('ROLLBACK TO w')
+          c.exec('RELEASE w')
+        } else {
+          // SQLite ended the whole transaction (an I/O error, a full disk): the batch's earlier writes are gone too
+          if (batch === waiters) batch = undefined
+          for (const w of waiters) w.reject(lost(e))
+        }
+        throw e
+      }
+      c.exec('RELEASE w')
+      stats.writes++
+      const done = new Promise<T>((resolve, reject) => waiters.push({ resolve: resolve as (v: unknown) => void, reject, value }))
+      if (waiters.length >= maxBatch) commit()
+      return done
+    },
+    close() {
+      commit()
+      return base.close()
+    },
+  }
 }
