@@ -3,8 +3,10 @@
  * Functions take the db first and are synchronous (bun:sqlite); the services call them inside db.transaction().
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm'
+import type { Statement } from 'bun:sqlite'
 import type { Db } from './client'
 import { cachedAll, cachedRun } from './statements'
+import { changedColumnNames, COLUMN_NAMES } from './store'
 import { mergedOrder, seekArm, seekPlan } from './keyset'
 import { counters, groupMembers, groups, settings, users } from './schema'
 
@@ -90,17 +92,6 @@ function makePrepared(db: Db) {
      from users u where u.tenant_id = ? and u.id = ?`,
   )
   // the statements of every write, prepared once: drizzle's query builder prepared each anew (~100 µs per write)
-  const updateUser = c.prepare(
-    `update users set version = $version, last_modified = $lastModified, data = $data, user_name_key = $userNameKey,
-       external_id = $externalId, display_name_key = $displayNameKey, active = $active,
-       password_hash = case when $setPassword then $passwordHash else password_hash end
-     where tenant_id = $tenant and id = $id`,
-  )
-  const updateGroup = c.prepare(
-    `update groups set version = $version, last_modified = $lastModified, data = $data, display_name_key = $displayNameKey,
-       external_id = $externalId
-     where tenant_id = $tenant and id = $id`,
-  )
   const touch = (t: string) => c.prepare<unknown, [string, string, string]>(`update ${t} set version = version + 1, last_modified = ? where tenant_id = ? and id = ?`)
   const del = (t: string) => c.prepare<unknown, [string, string]>(`delete from ${t} where tenant_id = ? and id = ?`)
   const userIdByKey = c.prepare<{ id: string }, [string, string]>('select id from users where tenant_id = ? and user_name_key = ?')
@@ -122,8 +113,8 @@ function makePrepared(db: Db) {
     groupsOf,
     inAnyGroup,
     userWithGroups,
-    updateUser,
-    updateGroup,
+    // UPDATE of a resource, one per set of changed columns (updateResource)
+    updates: new Map<string, Statement>(),
     touchUser: touch('users'),
     touchGroup: touch('groups'),
     deleteUser: del('users'),
@@ -206,23 +197,20 @@ export function updateResource(
   r: StoredResource,
   cols: Partial<UserColumns> | Partial<GroupColumns>,
 ): void {
-  const p = prepared(db)
-  const row = { id: r.id, tenant, version: r.version, lastModified: r.lastModified, data: JSON.stringify(r.data) }
-  if (kind === 'User') {
-    const u = cols as Partial<UserColumns>
-    p.updateUser.run({
-      ...row,
-      userNameKey: u.userNameKey!,
-      externalId: u.externalId ?? null,
-      displayNameKey: u.displayNameKey ?? null,
-      active: u.active === null || u.active === undefined ? null : u.active ? 1 : 0,
-      setPassword: 'passwordHash' in u ? 1 : 0,
-      passwordHash: u.passwordHash ?? null,
-    })
-  } else {
-    const g = cols as Partial<GroupColumns>
-    p.updateGroup.run({ ...row, displayNameKey: g.displayNameKey!, externalId: g.externalId ?? null })
+  const set = changedColumnNames(cols)
+  const updates = prepared(db).updates
+  const key = `${kind} ${set.join(' ')}`
+  let stmt = updates.get(key)
+  if (!stmt) {
+    const assign = set.map((k) => `, ${COLUMN_NAMES[k]} = ?`).join('')
+    stmt = db.$client.prepare(`update ${tableName(kind)} set version = ?, last_modified = ?, data = ?${assign} where tenant_id = ? and id = ?`)
+    updates.set(key, stmt)
   }
+  const values = set.map((k) => {
+    const v = (cols as Record<string, unknown>)[k]
+    return typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null)
+  })
+  stmt.run(r.version, r.lastModified, JSON.stringify(r.data), ...(values as (string | number | null)[]), tenant, r.id)
 }
 
 /** Bumps version and lastModified without touching data (membership changes). */

@@ -32,6 +32,23 @@ import type {
   HistoryQuery,
 } from './repo'
 
+/** The table column of each indexed copy (UserColumns, GroupColumns). */
+export const COLUMN_NAMES: Record<keyof UserColumns | keyof GroupColumns, string> = {
+  userNameKey: 'user_name_key',
+  externalId: 'external_id',
+  displayNameKey: 'display_name_key',
+  active: 'active',
+  passwordHash: 'password_hash',
+}
+
+/**
+ * The columns an update sets, in a fixed order: the keys present in `cols` (the ones whose value changes; see
+ * Repo.updateResource). Columns left alone are not rewritten, nor are their indexes.
+ */
+export function changedColumnNames(cols: Partial<UserColumns> | Partial<GroupColumns>): (keyof typeof COLUMN_NAMES)[] {
+  return (Object.keys(COLUMN_NAMES) as (keyof typeof COLUMN_NAMES)[]).filter((k) => k in cols)
+}
+
 export type Maybe<T> = T | Promise<T>
 export type Dialect = 'sqlite' | 'postgres'
 
@@ -45,8 +62,11 @@ export interface Repo {
   insertUser(tenant: string, r: StoredResource, cols: UserColumns): Maybe<void>
   insertGroup(tenant: string, r: StoredResource, cols: GroupColumns): Maybe<void>
   /**
-   * Writes a new version. `expectVersion`: the version read at the start of the write; the UPDATE carries it in its
-   * WHERE clause and returns false when another writer got there first (PostgreSQL: no lost update across replicas).
+   * Writes a new version: version, lastModified and data, and of the indexed columns only those in `cols` — the ones
+   * whose value changes (service.ts writeVersion), so that an unchanged column's index is not rewritten. A
+   * `passwordHash` key sets the password hash (null clears it). `expectVersion`: the version read at the start of
+   * the write; the UPDATE carries it in its WHERE clause and returns false when another writer got there first
+   * (PostgreSQL: no lost update across replicas).
    */
   updateResource(tenant: string, kind: Kind, r: StoredResource, cols: Partial<UserColumns> | Partial<GroupColumns>, expectVersion?: number): Maybe<boolean>
   touchResource(tenant: string, kind: Kind, id: string, lastModified: string): Maybe<void>

@@ -90,7 +90,9 @@ function* patchStep(deps: ServiceDeps, kind: Kind, id: string, ops: PatchOperati
   }
   const next: StoredResource = { ...current, version: current.version + 1, lastModified: deps.now().toISOString(), data }
   const cols = columnsOf(kind, data)
-  if (kind === 'User') yield* uniqueUserName(deps, (cols as repo.UserColumns).userNameKey, id)
+  // the userName's holder is this user while its key is unchanged (the unique index says so)
+  const key = (cols as repo.UserColumns).userNameKey
+  if (kind === 'User' && key !== (columnsOf(kind, current.data) as repo.UserColumns).userNameKey) yield* uniqueUserName(deps, key, id)
   yield* writeVersion(deps, kind, current, next, passwordHash === undefined ? cols : { ...cols, passwordHash })
   const delta = new MemberDelta()
   for (const op of external) yield* applyMemberOp(deps, id, op, delta)

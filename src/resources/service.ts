@@ -136,6 +136,13 @@ async function hashPassword(password: string | undefined): Promise<string | null
   return Bun.password.hash(password, { algorithm: 'argon2id', memoryCost: 19456, timeCost: 2 })
 }
 
+/** The columns of `next` whose value differs from `before` (a password hash is always a change). */
+export function changedColumns<T extends object>(before: T, next: Partial<T>): Partial<T> {
+  const out: Partial<T> = {}
+  for (const k of Object.keys(next) as (keyof T)[]) if (before[k] !== next[k]) out[k] = next[k]
+  return out
+}
+
 export function* uniqueUserName(deps: ServiceDeps, key: string, selfId?: string): Step<void> {
   const holder = yield* q((r) => r.findUserIdByKey(deps.tenant, key))
   if (holder && holder !== selfId) throw uniqueness('userName is already taken')
@@ -226,9 +233,14 @@ export async function replaceResource(
   return storeOf(deps).write(() => replaceStep(deps, kind, rt, id, data, passwordHash, members, ifMatch))
 }
 
-/** Writes the next version; a concurrent writer in between (another replica) fails If-Match or the write. */
+/**
+ * Writes the next version; a concurrent writer in between (another replica) fails If-Match or the write. Of the
+ * indexed columns, only those whose value changes are written (a PATCH of `active` leaves the userName, externalId
+ * and displayName indexes alone).
+ */
 export function* writeVersion(deps: ServiceDeps, kind: Kind, current: StoredResource, next: StoredResource, cols: Partial<repo.UserColumns> | Partial<repo.GroupColumns>): Step<void> {
-  const ok = yield* q((r) => r.updateResource(deps.tenant, kind, next, cols, current.version))
+  const changed = changedColumns(columnsOf(kind, current.data), cols)
+  const ok = yield* q((r) => r.updateResource(deps.tenant, kind, next, changed, current.version))
   if (!ok) throw preconditionFailed(`${kind} '${current.id}' was modified by another request meanwhile; read it again`)
 }
 
@@ -248,7 +260,8 @@ function* replaceStep(
   const next: StoredResource = { ...current, version: current.version + 1, lastModified: nowIso(deps), data }
   if (kind === 'User') {
     const cols = userColumns(data)
-    yield* uniqueUserName(deps, cols.userNameKey, id)
+    // the userName's holder is this user while its key is unchanged (the unique index says so)
+    if (cols.userNameKey !== userColumns(current.data).userNameKey) yield* uniqueUserName(deps, cols.userNameKey, id)
     yield* writeVersion(deps, kind, current, next, passwordHash === undefined ? cols : { ...cols, passwordHash })
     yield* recordWrite(deps, 'replace', kind, id, current, next)
     return next

@@ -148,6 +148,16 @@ for (const [name, make] of makers) {
       await write((r) => r.updateResource(T2, 'User', { ...third, version: 9 }, { userNameKey: 'x', externalId: null, displayNameKey: null, active: null }))
       expect((await read((r) => r.getResource(T1, 'User', a.r.id)))?.version).toBe(3)
 
+      // only the columns given are written: the others keep their stored value
+      const fourth = { ...third, version: 4 }
+      await write((r) => r.updateResource(T1, 'User', fourth, { externalId: 'ext-4' }, 3))
+      expect(await read((r) => r.findUserIdByKey(T1, 'alicia'))).toBe(a.r.id)
+      const byExt = await read((r) => r.listResources(T1, 'User', { where: where('User', 'externalId eq "ext-4"'), offset: 0, limit: 10 }))
+      expect(byExt.rows.map((x) => x.version)).toEqual([4])
+      const inactive = await read((r) => r.listResources(T1, 'User', { where: where('User', 'active eq false'), offset: 0, limit: 10 }))
+      expect(inactive.rows.map((x) => x.id)).toEqual([a.r.id])
+      expect(await read((r) => r.getPasswordHash(T1, a.r.id))).toBe('h1')
+
       await write((r) => r.touchResource(T1, 'Group', g.r.id, '2024-03-01T00:00:00.000Z'))
       const touched = await read((r) => r.getResource(T1, 'Group', g.r.id))
       expect([touched?.version, touched?.lastModified, touched?.data]).toEqual([2, '2024-03-01T00:00:00.000Z', g.r.data])

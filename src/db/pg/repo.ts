@@ -29,7 +29,7 @@ import { sql, type SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { mergedOrder, seekArm, seekPlan } from '../keyset'
 import type { SQL as BunSQL } from 'bun'
-import type { Repo } from '../store'
+import { changedColumnNames, COLUMN_NAMES, type Repo } from '../store'
 import type {
   BulkGroup,
   BulkMembership,
@@ -90,12 +90,6 @@ function armSelect(tenant: string, part: QueryPart, sortExpr: SQL | undefined, e
   const cond = extra ? sql`${base} and ${extra}` : base
   return sql`select ${part.kind}::text as kind, r.id, r.version, r.created, r.last_modified, r.data, ${sk} as sk from ${sql.raw(tableName(part.kind))} r where ${cond}`
 }
-
-const USER_UPDATE = `update users set version = $3, last_modified = $4, data = $5, user_name_key = $6, external_id = $7,
-    display_name_key = $8, active = $9, password_hash = case when $10::boolean then $11::text else password_hash end
-  where tenant_id = $1 and id = $2`
-const GROUP_UPDATE = `update groups set version = $3, last_modified = $4, data = $5, display_name_key = $6, external_id = $7
-  where tenant_id = $1 and id = $2`
 
 /**
  * Counters are sharded: each change lands on one of COUNTER_SLOTS rows picked at random (schema.ts `counters.slot`),
@@ -242,29 +236,10 @@ export class PgRepo implements Repo {
     cols: Partial<UserColumns> | Partial<GroupColumns>,
     expectVersion?: number,
   ): Promise<boolean> {
-    let text: string
-    let params: unknown[]
-    if (kind === 'User') {
-      const u = cols as Partial<UserColumns>
-      text = USER_UPDATE
-      params = [
-        tenant,
-        r.id,
-        r.version,
-        r.lastModified,
-        r.data,
-        u.userNameKey!,
-        u.externalId ?? null,
-        u.displayNameKey ?? null,
-        u.active ?? null,
-        'passwordHash' in u,
-        u.passwordHash ?? null,
-      ]
-    } else {
-      const g = cols as Partial<GroupColumns>
-      text = GROUP_UPDATE
-      params = [tenant, r.id, r.version, r.lastModified, r.data, g.displayNameKey!, g.externalId ?? null]
-    }
+    const set = changedColumnNames(cols)
+    const params: unknown[] = [tenant, r.id, r.version, r.lastModified, r.data, ...set.map((k) => (cols as Record<string, unknown>)[k] ?? null)]
+    let text = `update ${tableName(kind)} set version = $3, last_modified = $4, data = $5${set.map((k, i) => `, ${COLUMN_NAMES[k]} = $${i + 6}`).join('')}
+      where tenant_id = $1 and id = $2`
     // If-Match in the statement: the row is written only if it still has the version the caller read
     if (expectVersion !== undefined) {
       params.push(expectVersion)
