@@ -43,11 +43,15 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
+const isAscii = (s: string) => /^[\x00-\x7f]*$/.test(s)
+
 /** The key of `obj` equal to `name` ignoring case (the last one when several match), or undefined. */
 export function findKey(obj: Record<string, unknown>, name: string): string | undefined {
   const lower = name.toLowerCase()
   let found: string | undefined
-  for (const k of Object.keys(obj)) if (k.toLowerCase() === lower) found = k
+  // a key of another length cannot match (lower-casing keeps the length of the ASCII names SCIM uses, and a
+  // non-ASCII key whose length changes cannot equal an ASCII name); skipping those avoids lower-casing every key
+  for (const k in obj) if ((k.length === lower.length || !isAscii(k)) && k.toLowerCase() === lower) found = k
   return found
 }
 

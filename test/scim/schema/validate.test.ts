@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, test } from 'bun:test'
 import { parseAttrPath } from '../../../src/scim/attr-path'
 import { URN } from '../../../src/scim/constants'
@@ -346,6 +347,29 @@ describe('helpers', () => {
     expect(findKey(o, 'username')).toBe('UserName')
     expect(findKey(o, 'nope')).toBeUndefined()
     expect(getCaseInsensitive(o, 'USERNAME')).toBe('a')
+    // several spellings: the last one wins
+    expect(findKey({ userName: 1, USERNAME: 2, x: 3 }, 'username')).toBe('USERNAME')
+    // keys whose lower case changes length (İ → i̇) still compare by their lower case, both ways
+    expect(findKey({ 'İd': 1 }, 'i̇d')).toBe('İd')
+    expect(findKey({ 'İd': 1 }, 'id')).toBeUndefined()
+    expect(findKey({ id: 1 }, 'İd')).toBeUndefined()
+  })
+
+  test('findKey agrees with comparing every key lower-cased (property)', () => {
+    const slow = (obj: Record<string, unknown>, name: string) => {
+      let found: string | undefined
+      for (const k of Object.keys(obj)) if (k.toLowerCase() === name.toLowerCase()) found = k
+      return found
+    }
+    const key = fc.stringMatching(/^[a-zA-Zİıß$:.Kk]{0,6}$/)
+    fc.assert(
+      fc.property(fc.uniqueArray(key, { maxLength: 8 }), key, (keys, name) => {
+        const obj = Object.fromEntries(keys.map((k, i) => [k, i]))
+        expect(findKey(obj, name)).toBe(slow(obj, name))
+        for (const k of keys) expect(findKey(obj, k.toUpperCase())).toBe(slow(obj, k.toUpperCase()))
+      }),
+      { numRuns: 500 },
+    )
   })
 
   test('coerceValue honours multiValued and canonical sub-attribute names', () => {
