@@ -113,7 +113,7 @@ export const OPTIONS: Option[] = [
   { key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', doc: 'debug, info, warn, error or silent', defaultText: 'info', parse: oneOf('debug', 'info', 'warn', 'error', 'silent') },
   { key: 'logFormat', env: 'LOG_FORMAT', flag: '--log-format', doc: '`pretty` or `json` (one JSON object per line)', defaultText: 'pretty on a terminal, json otherwise', parse: oneOf('pretty', 'json') },
   { key: 'strict', env: 'SCIMD_STRICT', flag: '--strict', boolean: true, doc: 'Pure RFC 7643/7644: switch off the tolerances for what IdPs really send', defaultText: 'false', parse: parseBool },
-  { key: 'sqliteCacheKiB', env: 'SCIMD_SQLITE_CACHE', flag: '--sqlite-cache', doc: 'SQLite page cache size (most of scimd’s memory beyond the runtime)', defaultText: '32MiB', parse: (r) => Math.ceil(parseSize(r) / 1024) },
+  { key: 'sqliteCacheKiB', env: 'SCIMD_SQLITE_CACHE', flag: '--sqlite-cache', doc: 'SQLite page cache size (most of scimd’s memory beyond the runtime)', defaultText: '16MiB', parse: (r) => Math.ceil(parseSize(r) / 1024) },
   { key: 'pgPool', env: 'SCIMD_PG_POOL', flag: '--pg-pool', doc: 'PostgreSQL: connections in the pool of this process', defaultText: '10', parse: wholeNumber(1, 1000) },
   {
     key: 'pgStatementTimeoutMs',
@@ -225,7 +225,7 @@ export const DEFAULTS: Config = {
   logLevel: 'info',
   logFormat: 'json',
   strict: false,
-  sqliteCacheKiB: 32768,
+  sqliteCacheKiB: 16384,
   sqliteMmap: 0,
   pgPool: 10,
   pgStatementTimeoutMs: 15_000,

@@ -19,7 +19,7 @@ export function openDatabase(path: string, opts: DbOptions = {}): Db {
   sqlite.exec('PRAGMA synchronous = NORMAL')
   sqlite.exec('PRAGMA foreign_keys = ON')
   sqlite.exec(`PRAGMA busy_timeout = ${Math.trunc(opts.busyTimeoutMs ?? 5000)}`)
-  sqlite.exec(`PRAGMA cache_size = -${Math.trunc(opts.cacheSizeKiB ?? 32768)}`)
+  sqlite.exec(`PRAGMA cache_size = -${Math.trunc(opts.cacheSizeKiB ?? 16384)}`)
   sqlite.exec(`PRAGMA mmap_size = ${Math.trunc(opts.mmapSize ?? 0)}`)
   sqlite.exec('PRAGMA temp_store = MEMORY')
   return drizzle({ client: sqlite, schema }) as Db

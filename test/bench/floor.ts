@@ -13,7 +13,7 @@ import { serveFloor, type FloorRow } from './floor-http'
 const db = new Database(process.env.DATABASE_URL!, { strict: true })
 db.exec('PRAGMA journal_mode = WAL')
 db.exec('PRAGMA synchronous = NORMAL')
-db.exec('PRAGMA cache_size = -32768')
+db.exec('PRAGMA cache_size = -16384')
 db.exec('PRAGMA mmap_size = 0')
 const read = db.prepare<{ id: string; version: number; created: string; last_modified: string; data: string }, [string]>(
   "select id, version, created, last_modified, data from users where tenant_id = 'default' and id = ?",
