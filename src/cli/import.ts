@@ -273,6 +273,8 @@ export async function importRecords(deps: ServiceDeps, records: AsyncIterable<Ra
   await writing
 
   await applyMemberships(deps, store, pending, batchSize, summary)
+  // the planner's statistics for what just went in, so the next pages and look-ups are planned for it
+  await store.read(q((r) => r.analyze()))
   summary.rejected.sort((a, b) => a.line - b.line)
   summary.seconds = (performance.now() - started) / 1000
   return summary

@@ -283,6 +283,28 @@ describe.skipIf(!pg)('PostgreSQL specifics', () => {
     expect(parse((await exportFile(back, join(dir, 'cross-back.jsonl'))).text)).toEqual(parse(fromLite.text))
   }, 30_000)
 
+  test('an import ends by refreshing the planner statistics of what it wrote (ANALYZE)', async () => {
+    const url = await newDatabase('postgres')
+    const seed = join(dir, 'analyze-seed.jsonl')
+    const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ userName: `an${i}@example.com`, groups: i < 50 ? ['Analyzed'] : [] }))
+    await Bun.write(seed, lines.join('\n') + '\n')
+    expect((await importFile(configOf(url), seed)).code).toBe(0)
+    const db = new SQL(url, { max: 1 })
+    try {
+      // reltuples is -1 until a table is first analyzed; ANALYZE of a small table counts every row
+      const rows = (await db.unsafe(
+        `select relname, reltuples::int as n from pg_class where relname in ('users', 'groups', 'group_members') order by relname`,
+      )) as { relname: string; n: number }[]
+      expect(rows).toEqual([
+        { relname: 'group_members', n: 50 },
+        { relname: 'groups', n: 1 },
+        { relname: 'users', n: 300 },
+      ])
+    } finally {
+      await db.close()
+    }
+  })
+
   test('a batch that loses a userName to a concurrent writer runs again and updates that user', async () => {
     const url = await newDatabase('postgres')
     const config = configOf(url)

@@ -628,6 +628,10 @@ export class PgRepo implements Repo {
     return rows.map((r) => ({ id: r.id as string, data: json(r.data) }))
   }
 
+  async analyze(): Promise<void> {
+    await this.c.unsafe('analyze users, groups, group_members, counters')
+  }
+
   async memberGroups(tenant: string, memberIds: string[]): Promise<Map<string, { id: string; display: string | null }[]>> {
     const out = new Map<string, { id: string; display: string | null }[]>()
     if (memberIds.length === 0) return out
