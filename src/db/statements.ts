@@ -8,8 +8,10 @@ import type { Database, Statement } from 'bun:sqlite'
 import type { SQL } from 'drizzle-orm'
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
 import type { Db } from './client'
+import { renderSql } from './render-sql'
 
 const dialect = new SQLiteSyncDialect()
+const toQuery = (q: SQL) => renderSql(q, () => '?', (x) => dialect.sqlToQuery(x))
 const MAX_STATEMENTS = 256
 const caches = new WeakMap<Database, Map<string, Statement>>()
 
@@ -33,11 +35,11 @@ function statement(db: Db, text: string): Statement {
 }
 
 export function cachedAll<T>(db: Db, query: SQL): T[] {
-  const q = dialect.sqlToQuery(query)
+  const q = toQuery(query)
   return statement(db, q.sql).all(...(q.params as any[])) as T[]
 }
 
 export function cachedRun(db: Db, query: SQL): { changes: number } {
-  const q = dialect.sqlToQuery(query)
+  const q = toQuery(query)
   return statement(db, q.sql).run(...(q.params as any[])) as { changes: number }
 }

@@ -28,6 +28,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { mergedOrder, seekArm, seekPlan } from '../keyset'
+import { renderSql } from '../render-sql'
 import type { SQL as BunSQL } from 'bun'
 import { changedColumnNames, COLUMN_NAMES, type Repo } from '../store'
 import type {
@@ -50,6 +51,7 @@ import type {
 import type { TenantRow } from '../tenants'
 
 const dialect = new PgDialect()
+const toQuery = (q: SQL) => renderSql(q, (n) => `$${n}`, (x) => dialect.sqlToQuery(x))
 
 /** How a repo's reads behave: `write` locks the rows it reads for change (see the header). */
 export type RepoMode = 'read' | 'snapshot' | 'write'
@@ -73,7 +75,7 @@ const toPageRow = (r: Row): PageRow => ({ ...toStored(r), kind: r.kind as Kind, 
 /** sortToSql's answer for an attribute nothing holds: a constant NULL, which PostgreSQL refuses in ORDER BY. */
 function isNullLiteral(s: SQL | undefined): boolean {
   if (!s) return false
-  const q = dialect.sqlToQuery(s)
+  const q = toQuery(s)
   return q.params.length === 0 && /^\(?\s*null\s*\)?$/i.test(q.sql.trim())
 }
 
@@ -170,7 +172,7 @@ export class PgRepo implements Repo {
   }
 
   private all(q: SQL): Promise<Row[]> {
-    const { sql: text, params } = dialect.sqlToQuery(q)
+    const { sql: text, params } = toQuery(q)
     return this.c.unsafe(text, params) as unknown as Promise<Row[]>
   }
 
