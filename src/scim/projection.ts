@@ -163,6 +163,21 @@ function hiddenKeys(registry: SchemaRegistry, rt: ResourceTypeDef): Set<string> 
   return keys
 }
 
+/** Whether a value is returned as it is: present, and not an empty array or object. */
+function plain(v: unknown): boolean {
+  if (v === undefined || v === null) return false
+  if (typeof v !== 'object') return true
+  if (Array.isArray(v)) return v.length > 0
+  for (const _ in v) return true
+  return false
+}
+
+/** No attribute to hide and nothing empty: the resource needs no projection (every response that asks for none). */
+function asIs(resource: Record<string, unknown>, hidden: Set<string>): boolean {
+  for (const k in resource) if (!plain(resource[k]) || (hidden.size > 0 && hidden.has(k.toLowerCase()))) return false
+  return true
+}
+
 /**
  * Projects a stored/canonical resource for a response. `schemas` and `returned: always` attributes are kept,
  * `returned: never` ones removed, the rest per `attributes` / `excludedAttributes`.
@@ -175,12 +190,7 @@ export function project(
 ): Record<string, unknown> {
   if (!isObject(resource)) return {}
   // the common case, no attributes/excludedAttributes and nothing to hide: the resource as it is
-  if (!opts.attributes?.length && !opts.excludedAttributes?.length) {
-    const hidden = hiddenKeys(registry, rt)
-    const plain = (v: unknown) =>
-      v !== undefined && v !== null && !(Array.isArray(v) ? v.length === 0 : isObject(v) && Object.keys(v).length === 0)
-    if (Object.entries(resource).every(([k, v]) => plain(v) && !hidden.has(k.toLowerCase()))) return resource
-  }
+  if (!opts.attributes?.length && !opts.excludedAttributes?.length && asIs(resource, hiddenKeys(registry, rt))) return resource
   const attributes = (opts.attributes ?? []).filter((a) => typeof a === 'string' && a.trim() !== '')
   const mode: Mode =
     attributes.length > 0
