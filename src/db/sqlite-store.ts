@@ -141,6 +141,9 @@ export function groupCommitStore(db: Db, opts: { maxBatch?: number } = {}): Stor
   const stats: GroupCommitStats = { writes: 0, commits: 0 }
   type Waiter = { resolve: (v: unknown) => void; reject: (e: unknown) => void; value: unknown }
   let batch: Waiter[] | undefined
+  // the commit is scheduled twice: at the end of this turn of the event loop, and by a 2 ms timer, so that a write
+  // never waits on the immediate queue alone (should it stall, the timer still wakes the loop); the first one wins
+  let timer: ReturnType<typeof setTimeout> | undefined
 
   const lost = (e: unknown) => {
     const err = serviceUnavailable('The write could not be committed; retry it', 1)
@@ -150,6 +153,10 @@ export function groupCommitStore(db: Db, opts: { maxBatch?: number } = {}): Stor
     const waiters = batch
     if (!waiters) return
     batch = undefined
+    if (timer !== undefined) {
+      clearTimeout(timer)
+      timer = undefined
+    }
     try {
       c.exec('COMMIT')
     } catch (e) {
@@ -180,6 +187,7 @@ export function groupCommitStore(db: Db, opts: { maxBatch?: number } = {}): Stor
         c.exec('BEGIN IMMEDIATE')
         batch = []
         setImmediate(commit)
+        timer = setTimeout(commit, 2)
       }
       const waiters = batch
       c.exec('SAVEPOINT w')
@@ -192,7 +200,11 @@ export function groupCommitStore(db: Db, opts: { maxBatch?: number } = {}): Stor
           c.exec('RELEASE w')
         } else {
           // SQLite ended the whole transaction (an I/O error, a full disk): the batch's earlier writes are gone too
-          if (batch === waiters) batch = undefined
+          if (batch === waiters) {
+            batch = undefined
+            clearTimeout(timer)
+            timer = undefined
+          }
           for (const w of waiters) w.reject(lost(e))
         }
         throw e

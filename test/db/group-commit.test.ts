@@ -70,6 +70,24 @@ describe('group commit', () => {
     expect(done).toBe(true)
   })
 
+  test('a write commits even if the immediate queue stalls: the timer scheduled with it commits the batch', async () => {
+    const { db, store } = fresh()
+    const realImmediate = globalThis.setImmediate
+    // an immediate that never runs (the case the timer is there for)
+    globalThis.setImmediate = (() => ({})) as unknown as typeof setImmediate
+    let w: Promise<string>
+    try {
+      w = store.write(insert(db, 'late')) as Promise<string>
+    } finally {
+      globalThis.setImmediate = realImmediate
+    }
+    const t0 = performance.now()
+    expect(await w).toBe('late')
+    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(store.stats.commits).toBe(1)
+    expect(db.$client.inTransaction).toBe(false)
+  })
+
   test('maxBatch writes commit at once, without waiting for the turn of the event loop', async () => {
     const db = openDatabase(':memory:')
     runMigrations(db)
