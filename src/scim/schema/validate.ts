@@ -49,8 +49,8 @@ const isAscii = (s: string) => /^[\x00-\x7f]*$/.test(s)
 export function findKey(obj: Record<string, unknown>, name: string): string | undefined {
   const lower = name.toLowerCase()
   let found: string | undefined
-  // a key of another length cannot match (lower-casing keeps the length of the ASCII names SCIM uses, and a
-  // non-ASCII key whose length changes cannot equal an ASCII name); skipping those avoids lower-casing every key
+  // an ASCII key lower-cases to a string of its own length, so it can only match a name of that length; other keys
+  // (whose lower case may change length, İ → i̇) are compared in full. Skipping the rest avoids lower-casing each key.
   for (const k in obj) if ((k.length === lower.length || !isAscii(k)) && k.toLowerCase() === lower) found = k
   return found
 }
