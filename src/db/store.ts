@@ -130,7 +130,8 @@ export interface Repo {
   memberGroups(tenant: string, memberIds: string[]): Maybe<Map<string, { id: string; display: string | null }[]>>
   /**
    * refreshes the query planner's statistics of the resource tables, after a bulk import: right after 100,000 users
-   * went in, PostgreSQL (before autovacuum gets to them) planned a page as a sort of every row (230 ms instead of 25)
+   * went in, PostgreSQL (before autovacuum gets to them) planned a page as a sort of every row (230 ms instead of 25).
+   * Outside any transaction (PostgreSQL runs VACUUM ANALYZE; SQLite PRAGMA optimize).
    */
   analyze(): Maybe<void>
 }
