@@ -3,14 +3,13 @@
  * group membership, stored as rows, comes back as ExternalOps executed here against group_members, so adding 100
  * members to a 100,000-member group touches 100 rows. All in one immediate transaction: all or nothing.
  */
-import type * as repo from '../db/repo'
 import type { Kind, StoredResource } from '../db/repo'
 import { q, type Maybe, type Step } from '../db/store'
 import type { Filter } from '../scim/filter/ast'
 import { applyPatch, parsePatchRequest, type ExternalOp, type PatchOperation } from '../scim/patch'
 import { validateResource } from '../scim/schema/validate'
 import { MemberDelta, recordMembers, recordWrite } from './history'
-import { checkIfMatch, columnsOf, getStoredStep, normaliseMembers, resolveMembers, resourceType, storeOf, uniqueUserName, writeVersion, type ServiceDeps } from './service'
+import { checkIfMatch, columnsOf, getStoredStep, normaliseMembers, resolveMembers, resourceType, storeOf, writeVersion, type ServiceDeps } from './service'
 
 /** Ids named by a filter made only of `value eq "…"` joined with `or`; undefined for anything else. */
 function idsOfValueFilter(f: Filter): string[] | undefined {
@@ -90,9 +89,6 @@ function* patchStep(deps: ServiceDeps, kind: Kind, id: string, ops: PatchOperati
   }
   const next: StoredResource = { ...current, version: current.version + 1, lastModified: deps.now().toISOString(), data }
   const cols = columnsOf(kind, data)
-  // the userName's holder is this user while its key is unchanged (the unique index says so)
-  const key = (cols as repo.UserColumns).userNameKey
-  if (kind === 'User' && key !== (columnsOf(kind, current.data) as repo.UserColumns).userNameKey) yield* uniqueUserName(deps, key, id)
   yield* writeVersion(deps, kind, current, next, passwordHash === undefined ? cols : { ...cols, passwordHash })
   const delta = new MemberDelta()
   for (const op of external) yield* applyMemberOp(deps, id, op, delta)

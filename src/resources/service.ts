@@ -236,10 +236,13 @@ export async function replaceResource(
 /**
  * Writes the next version; a concurrent writer in between (another replica) fails If-Match or the write. Of the
  * indexed columns, only those whose value changes are written (a PATCH of `active` leaves the userName, externalId
- * and displayName indexes alone).
+ * and displayName indexes alone), and a user's userName is checked for uniqueness only when its key changes (while
+ * it does not, the unique index says this user holds it).
  */
 export function* writeVersion(deps: ServiceDeps, kind: Kind, current: StoredResource, next: StoredResource, cols: Partial<repo.UserColumns> | Partial<repo.GroupColumns>): Step<void> {
   const changed = changedColumns(columnsOf(kind, current.data), cols)
+  const newKey = kind === 'User' ? (changed as Partial<repo.UserColumns>).userNameKey : undefined
+  if (newKey !== undefined) yield* uniqueUserName(deps, newKey, current.id)
   const ok = yield* q((r) => r.updateResource(deps.tenant, kind, next, changed, current.version))
   if (!ok) throw preconditionFailed(`${kind} '${current.id}' was modified by another request meanwhile; read it again`)
 }
@@ -260,8 +263,6 @@ function* replaceStep(
   const next: StoredResource = { ...current, version: current.version + 1, lastModified: nowIso(deps), data }
   if (kind === 'User') {
     const cols = userColumns(data)
-    // the userName's holder is this user while its key is unchanged (the unique index says so)
-    if (cols.userNameKey !== userColumns(current.data).userNameKey) yield* uniqueUserName(deps, cols.userNameKey, id)
     yield* writeVersion(deps, kind, current, next, passwordHash === undefined ? cols : { ...cols, passwordHash })
     yield* recordWrite(deps, 'replace', kind, id, current, next)
     return next
