@@ -149,14 +149,17 @@ export function groupCommitStore(db: Db, opts: { maxBatch?: number } = {}): Stor
     const err = serviceUnavailable('The write could not be committed; retry it', 1)
     return Object.assign(err, { cause: e })
   }
-  function commit(): void {
-    const waiters = batch
-    if (!waiters) return
+  /** Closes the open batch (its commit no longer scheduled); its waiters, to answer. */
+  function takeBatch(): Waiter[] {
+    const waiters = batch!
     batch = undefined
-    if (timer !== undefined) {
-      clearTimeout(timer)
-      timer = undefined
-    }
+    clearTimeout(timer)
+    timer = undefined
+    return waiters
+  }
+  function commit(): void {
+    if (!batch) return // every read calls this: nothing else to do without an open batch
+    const waiters = takeBatch()
     try {
       c.exec('COMMIT')
     } catch (e) {
@@ -200,11 +203,7 @@ export function groupCommitStore(db: Db, opts: { maxBatch?: number } = {}): Stor
           c.exec('RELEASE w')
         } else {
           // SQLite ended the whole transaction (an I/O error, a full disk): the batch's earlier writes are gone too
-          if (batch === waiters) {
-            batch = undefined
-            clearTimeout(timer)
-            timer = undefined
-          }
+          if (batch === waiters) takeBatch()
           for (const w of waiters) w.reject(lost(e))
         }
         throw e
